@@ -1,0 +1,1 @@
+//! Adapter: see the module owner's docs.

@@ -1,0 +1,11 @@
+//! Adapters for the AWS services the functions use. Each talks to the real service through the
+//! standard SDK configuration, so `AWS_ENDPOINT_URL[_<SERVICE>]` points it at a local server.
+
+pub mod cloudtrail;
+pub mod config;
+mod error;
+pub mod secrets_manager;
+pub mod sns;
+pub mod ssm;
+
+pub use error::AwsError;

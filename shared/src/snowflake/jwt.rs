@@ -1,0 +1,1 @@
+//! Key-pair JWTs exactly as Snowflake documents them, cached until ~5 minutes before expiry.

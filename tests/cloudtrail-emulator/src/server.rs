@@ -1,0 +1,183 @@
+//! The awsJson1_1 front door: authentication scope, target, fault injection, rate limit, then the lookup.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use time::{Duration, OffsetDateTime};
+
+use crate::lookup::{self, LookupEventsRequest, LookupEventsResponse, ServiceError, WireEvent};
+use crate::store::{RegionHistory, SortKey, StoredEvent};
+use crate::throttle::{RateLimit, TokenBucket};
+use crate::{Fault, RecordedRequest};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+const TARGETS: [&str; 2] = [
+    "CloudTrail_20131101.LookupEvents",
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+];
+
+/// What a NextToken stands for: the parameters it was issued for and where the next page starts.
+struct IssuedToken {
+    binding: String,
+    resume_after: SortKey,
+}
+
+pub(crate) struct Emulator {
+    pub histories: HashMap<String, RegionHistory>,
+    buckets: HashMap<String, TokenBucket>,
+    tokens: HashMap<String, IssuedToken>,
+    pub faults: VecDeque<Fault>,
+    pub log: Vec<RecordedRequest>,
+    rate_limit: Option<RateLimit>,
+    retention: Duration,
+}
+
+pub(crate) type Shared = Arc<Mutex<Emulator>>;
+
+impl Emulator {
+    pub(crate) fn new(rate_limit: Option<RateLimit>, retention: Duration) -> Self {
+        Emulator {
+            histories: HashMap::new(),
+            buckets: HashMap::new(),
+            tokens: HashMap::new(),
+            faults: VecDeque::new(),
+            log: Vec::new(),
+            rate_limit,
+            retention,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, region: &str, events: Vec<StoredEvent>) {
+        let history = self.histories.entry(region.to_owned()).or_default();
+        events.into_iter().for_each(|ev| history.insert(ev));
+    }
+
+    fn admit(&mut self, region: &str) -> bool {
+        let Some(limit) = self.rate_limit else { return true };
+        let now = Instant::now();
+        self.buckets.entry(region.to_owned()).or_insert_with(|| TokenBucket::new(limit, now)).try_take(now)
+    }
+
+    fn lookup(&mut self, region: &str, body: &[u8]) -> Result<LookupEventsResponse, ServiceError> {
+        let req: LookupEventsRequest = serde_json::from_slice(body)
+            .map_err(|e| ServiceError::new("SerializationException", format!("Cannot read the request: {e}")))?;
+        let valid = lookup::validate(&req, region, OffsetDateTime::now_utc(), self.retention)?;
+        let resume_after = match &req.next_token {
+            None => None,
+            Some(token) => match self.tokens.get(token) {
+                Some(issued) if issued.binding == valid.binding => Some(issued.resume_after.clone()),
+                Some(_) => {
+                    return Err(ServiceError::new(
+                        "InvalidNextTokenException",
+                        "The NextToken was issued for different request parameters.",
+                    ));
+                }
+                None => return Err(ServiceError::new("InvalidNextTokenException", "The NextToken is not valid.")),
+            },
+        };
+        let page = self.histories.get(region).map(|h| h.page(&valid.query, resume_after.as_ref(), valid.limit));
+        let (events, resume_after) = page.map_or((Vec::new(), None), |p| (p.events, p.resume_after));
+        let next_token = resume_after.map(|resume_after| {
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            self.tokens.insert(token.clone(), IssuedToken { binding: valid.binding, resume_after });
+            token
+        });
+        Ok(LookupEventsResponse { events: events.into_iter().map(WireEvent::from).collect(), next_token })
+    }
+}
+
+/// The region in the SigV4 credential scope: `Credential=AKID/DATE/REGION/cloudtrail/aws4_request`.
+/// The signature itself is not checked.
+fn signing_region(headers: &HeaderMap) -> Result<String, (StatusCode, ServiceError)> {
+    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        let err = ServiceError::new("MissingAuthenticationTokenException", "Missing Authentication Token");
+        return Err((StatusCode::FORBIDDEN, err));
+    };
+    let scope = auth.split("Credential=").nth(1).and_then(|rest| rest.split([',', ' ']).next()).unwrap_or("");
+    match scope.split('/').collect::<Vec<_>>().as_slice() {
+        [_, _, region, "cloudtrail", "aws4_request"] if !region.is_empty() => Ok((*region).to_owned()),
+        _ => Err((
+            StatusCode::BAD_REQUEST,
+            ServiceError::new(
+                "IncompleteSignatureException",
+                "Authorization header needs a SigV4 credential scope of the form AKID/DATE/REGION/cloudtrail/aws4_request.",
+            ),
+        )),
+    }
+}
+
+pub(crate) async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let region = signing_region(&headers);
+    let mut entry = RecordedRequest {
+        region: region.as_ref().ok().cloned(),
+        target: target.clone(),
+        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        status: 200,
+        error_code: None,
+        events_returned: 0,
+    };
+    let mut emu = shared.lock().expect("emulator state poisoned");
+    let result = (|| {
+        let region = region?;
+        if !target.as_deref().is_some_and(|t| TARGETS.contains(&t)) {
+            let message = format!("Operation {} is not supported by this emulator.", target.as_deref().unwrap_or("(none)"));
+            return Err((StatusCode::BAD_REQUEST, ServiceError::new("UnknownOperationException", message)));
+        }
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.starts_with(CONTENT_TYPE) {
+            let message = format!("Content-Type must be {CONTENT_TYPE}, got '{content_type}'.");
+            return Err((StatusCode::BAD_REQUEST, ServiceError::new("UnknownOperationException", message)));
+        }
+        match emu.faults.pop_front() {
+            Some(Fault::InternalError) => {
+                let err = ServiceError::new("InternalFailure", "Injected internal failure.");
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, err));
+            }
+            Some(Fault::Throttle) => return Err((StatusCode::BAD_REQUEST, throttled())),
+            None => {}
+        }
+        if !emu.admit(&region) {
+            return Err((StatusCode::BAD_REQUEST, throttled()));
+        }
+        emu.lookup(&region, &body).map_err(|e| (StatusCode::BAD_REQUEST, e))
+    })();
+    let response = match result {
+        Ok(page) => {
+            entry.events_returned = page.events.len();
+            let json = serde_json::to_string(&page).expect("response serialises");
+            (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], json).into_response()
+        }
+        Err((status, err)) => {
+            entry.status = status.as_u16();
+            entry.error_code = Some(err.code.to_owned());
+            error_response(status, &err)
+        }
+    };
+    emu.log.push(entry);
+    with_request_id(response)
+}
+
+fn throttled() -> ServiceError {
+    ServiceError::new("ThrottlingException", "Rate exceeded")
+}
+
+/// awsJson1_1 error: `{"__type": CODE, "message": ...}` plus `x-amzn-ErrorType: CODE`.
+fn error_response(status: StatusCode, err: &ServiceError) -> Response {
+    let body = serde_json::json!({"__type": err.code, "message": err.message}).to_string();
+    (status, [(header::CONTENT_TYPE, CONTENT_TYPE), (header::HeaderName::from_static("x-amzn-errortype"), err.code)], body)
+        .into_response()
+}
+
+fn with_request_id(mut response: Response) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
