@@ -66,14 +66,20 @@ pub fn verify(token: &str, ctx: &AuthContext<'_>, users: &[User]) -> Result<usiz
     let [header_b64, payload_b64, signature_b64] = parts[..] else {
         return Err(fail(codes::GENERIC, "token does not have three parts"));
     };
-    let header = decode_json(header_b64).ok_or_else(|| fail(codes::GENERIC, "header is not base64url JSON"))?;
+    let header = decode_json(header_b64)
+        .ok_or_else(|| fail(codes::GENERIC, "header is not base64url JSON"))?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     if alg != "RS256" {
         return Err(fail(codes::ALGORITHM, format!("alg is {alg:?}, not RS256")));
     }
-    let claims = decode_json(payload_b64).ok_or_else(|| fail(codes::GENERIC, "payload is not base64url JSON"))?;
-    let (Some(iat), Some(exp)) = (epoch_secs(claims.get("iat")), epoch_secs(claims.get("exp"))) else {
-        return Err(fail(codes::MISSING_TIMES, "iat or exp missing or not a number"));
+    let claims = decode_json(payload_b64)
+        .ok_or_else(|| fail(codes::GENERIC, "payload is not base64url JSON"))?;
+    let (Some(iat), Some(exp)) = (epoch_secs(claims.get("iat")), epoch_secs(claims.get("exp")))
+    else {
+        return Err(fail(
+            codes::MISSING_TIMES,
+            "iat or exp missing or not a number",
+        ));
     };
     let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
     let (iss_account, iss_user, iss_fingerprint) = split_issuer(iss)?;
@@ -85,19 +91,35 @@ pub fn verify(token: &str, ctx: &AuthContext<'_>, users: &[User]) -> Result<usiz
     let index = users
         .iter()
         .position(|u| u.login_name == iss_user)
-        .ok_or_else(|| fail(codes::USER_IN_ISSUER, format!("no user with LOGIN_NAME {iss_user:?}")))?;
+        .ok_or_else(|| {
+            fail(
+                codes::USER_IN_ISSUER,
+                format!("no user with LOGIN_NAME {iss_user:?}"),
+            )
+        })?;
     let user = &users[index];
     if user.disabled {
-        return Err(fail(codes::USER_DISABLED, format!("user {} is disabled", user.name)));
+        return Err(fail(
+            codes::USER_DISABLED,
+            format!("user {} is disabled", user.name),
+        ));
     }
     check_times(iat, exp, ctx)?;
-    check_key(user, iss_fingerprint, header_b64, payload_b64, signature_b64)?;
+    check_key(
+        user,
+        iss_fingerprint,
+        header_b64,
+        payload_b64,
+        signature_b64,
+    )?;
     Ok(index)
 }
 
 fn decode_json(part: &str) -> Option<Value> {
     let bytes = B64URL.decode(part).ok()?;
-    serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(Value::is_object)
 }
 
 /// Seconds since the epoch from a numeric claim given in seconds or milliseconds.
@@ -108,7 +130,12 @@ fn epoch_secs(value: Option<&Value>) -> Option<f64> {
 
 /// `<ACCOUNT>.<USER>.SHA256:<fingerprint>`; the user may itself contain dots.
 fn split_issuer(iss: &str) -> Result<(&str, &str, &str), AuthFailure> {
-    let malformed = || fail(codes::GENERIC, "iss is not <ACCOUNT>.<USER>.SHA256:<fingerprint>");
+    let malformed = || {
+        fail(
+            codes::GENERIC,
+            "iss is not <ACCOUNT>.<USER>.SHA256:<fingerprint>",
+        )
+    };
     let (prefix, fingerprint) = iss.rsplit_once(".SHA256:").ok_or_else(malformed)?;
     let (account, user) = prefix.split_once('.').ok_or_else(malformed)?;
     if account.is_empty() || user.is_empty() || fingerprint.is_empty() {
@@ -123,16 +150,19 @@ fn check_account(token_account: &str, ctx: &AuthContext<'_>) -> Result<(), AuthF
     if token_account != ctx.account.to_uppercase() {
         return Err(fail(
             codes::ACCOUNT,
-            format!("token account {token_account:?} is not {:?}", ctx.account.to_uppercase()),
+            format!(
+                "token account {token_account:?} is not {:?}",
+                ctx.account.to_uppercase()
+            ),
         ));
     }
-    if let Some(host_account) = ctx.host.and_then(account_in_host) {
-        if host_account != token_account {
-            return Err(fail(
-                codes::ACCOUNT,
-                format!("token account {token_account:?} is not the Host's {host_account:?}"),
-            ));
-        }
+    if let Some(host_account) = ctx.host.and_then(account_in_host)
+        && host_account != token_account
+    {
+        return Err(fail(
+            codes::ACCOUNT,
+            format!("token account {token_account:?} is not the Host's {host_account:?}"),
+        ));
     }
     Ok(())
 }
@@ -140,7 +170,11 @@ fn check_account(token_account: &str, ctx: &AuthContext<'_>) -> Result<(), AuthF
 /// The account a Host header names, uppercased, if it has one of the account-bearing forms.
 pub fn account_in_host(host: &str) -> Option<String> {
     let name = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host }
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
     });
     let name = name.to_ascii_lowercase();
     let rest = name
@@ -178,10 +212,16 @@ fn check_key(
     signature_b64: &str,
 ) -> Result<(), AuthFailure> {
     let keys: Vec<_> = user.keys.iter().flatten().collect();
-    if !keys.iter().any(|slot| slot.key.fingerprint == format!("SHA256:{iss_fingerprint}")) {
+    if !keys
+        .iter()
+        .any(|slot| slot.key.fingerprint == format!("SHA256:{iss_fingerprint}"))
+    {
         return Err(fail(
             codes::FINGERPRINT,
-            format!("iss fingerprint matches neither RSA_PUBLIC_KEY nor RSA_PUBLIC_KEY_2 of {}", user.name),
+            format!(
+                "iss fingerprint matches neither RSA_PUBLIC_KEY nor RSA_PUBLIC_KEY_2 of {}",
+                user.name
+            ),
         ));
     }
     let signature = general_purpose::URL_SAFE_NO_PAD
@@ -194,7 +234,10 @@ fn check_key(
             .is_ok()
     });
     match signer {
-        None => Err(fail(codes::SIGNATURE, "signature verifies with neither key")),
+        None => Err(fail(
+            codes::SIGNATURE,
+            "signature verifies with neither key",
+        )),
         Some(slot) if slot.key.fingerprint != format!("SHA256:{iss_fingerprint}") => Err(fail(
             codes::FINGERPRINT,
             "iss fingerprint names the other slot's key, not the signing key",
@@ -209,16 +252,28 @@ mod tests {
 
     #[test]
     fn host_accounts() {
-        assert_eq!(account_in_host("myorg-myaccount.snowflakecomputing.com").as_deref(), Some("MYORG-MYACCOUNT"));
-        assert_eq!(account_in_host("xy12345.us-east-1.snowflakecomputing.com").as_deref(), Some("XY12345"));
-        assert_eq!(account_in_host("myorg-myaccount.localhost:8080").as_deref(), Some("MYORG-MYACCOUNT"));
+        assert_eq!(
+            account_in_host("myorg-myaccount.snowflakecomputing.com").as_deref(),
+            Some("MYORG-MYACCOUNT")
+        );
+        assert_eq!(
+            account_in_host("xy12345.us-east-1.snowflakecomputing.com").as_deref(),
+            Some("XY12345")
+        );
+        assert_eq!(
+            account_in_host("myorg-myaccount.localhost:8080").as_deref(),
+            Some("MYORG-MYACCOUNT")
+        );
         assert_eq!(account_in_host("127.0.0.1:8080"), None);
         assert_eq!(account_in_host("localhost:8080"), None);
     }
 
     #[test]
     fn issuer_split_keeps_dots_in_user() {
-        assert_eq!(split_issuer("A.first.last.SHA256:abc=").unwrap(), ("A", "first.last", "abc="));
+        assert_eq!(
+            split_issuer("A.first.last.SHA256:abc=").unwrap(),
+            ("A", "first.last", "abc=")
+        );
         assert!(split_issuer("A.USER").is_err());
         assert!(split_issuer(".USER.SHA256:x").is_err());
     }

@@ -43,7 +43,11 @@ pub fn validate_public_key(body: &str) -> Result<RegisteredKey, KeyRejection> {
     }
     // Strict: the standard alphabet with padding, no whitespace or newlines (⚠ sources disagree
     // on newlines; the product must send one line either way).
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
         return Err(KeyRejection::NotBase64);
     }
     let der = STANDARD.decode(body).map_err(|_| KeyRejection::NotBase64)?;
@@ -94,8 +98,14 @@ mod tests {
 
     #[test]
     fn whitespace_and_pem_are_rejected() {
-        assert_eq!(validate_public_key("MIIB IjAN"), Err(KeyRejection::NotBase64));
-        assert_eq!(validate_public_key("MIIB\nIjAN"), Err(KeyRejection::NotBase64));
+        assert_eq!(
+            validate_public_key("MIIB IjAN"),
+            Err(KeyRejection::NotBase64)
+        );
+        assert_eq!(
+            validate_public_key("MIIB\nIjAN"),
+            Err(KeyRejection::NotBase64)
+        );
         assert_eq!(
             validate_public_key("-----BEGIN PUBLIC KEY-----MIIB"),
             Err(KeyRejection::PemDelimiters)

@@ -69,32 +69,39 @@ pub struct SeedGrant {
 }
 
 /// Behaviour switches for the points where Snowflake's behaviour is unknown (⚠) or tunable.
+/// Every field has a default, so a seed or `PUT /_emulator/options` may give any subset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Options {
-    /// ⚠ Undocumented in Snowflake. false: setting a slot to the key already in the other slot is
-    /// rejected (what named key pairs do); true: it is accepted.
-    pub allow_same_key_in_both_slots: bool,
+    /// ⚠ Undocumented in Snowflake. false: setting a slot to the key already in the other slot
+    /// is rejected (what named key pairs do); true: it is accepted.
+    pub allow_duplicate_keys: bool,
     /// ⚠ The drivers' login flow rejects a JWT used more than 60 s after `iat` (394302); whether
     /// the SQL API does is unknown. true turns the check on.
-    pub enforce_iat_within_60s: bool,
-    /// When above 0, every statement runs this long in the background: the POST answers 202
-    /// and the handle is polled (as Snowflake does after 45 s).
+    pub strict_iat: bool,
+    /// Every statement takes this long to run (in the background; poll its handle).
     pub execution_delay_ms: u64,
+    /// How long a POST without `async=true` waits for its statement before answering 202
+    /// (Snowflake: 45 s).
+    pub max_sync_wait_ms: u64,
     /// Rows per result partition; partition 0 comes inline, the rest via `?partition=i`.
     pub rows_per_partition: usize,
-    /// Tolerance for `exp` and a future `iat`.
+    /// Tolerance for `exp` and for an `iat` in the future.
     pub clock_skew_secs: u64,
+    /// How long a `hang` fault holds a request before dropping the connection.
+    pub hang_ms: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
-            allow_same_key_in_both_slots: false,
-            enforce_iat_within_60s: false,
+            allow_duplicate_keys: false,
+            strict_iat: false,
             execution_delay_ms: 0,
+            max_sync_wait_ms: 45_000,
             rows_per_partition: 1000,
             clock_skew_secs: 60,
+            hang_ms: 120_000,
         }
     }
 }
@@ -108,16 +115,18 @@ impl Seed {
         }
     }
 
+    /// Parses seed JSON.
+    pub fn from_json_str(text: &str) -> anyhow::Result<Self> {
+        Ok(serde_json::from_str(text)?)
+    }
+
     /// Reads and parses a seed file.
-    pub fn from_file(path: &std::path::Path) -> Result<Self, crate::EmulatorError> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::EmulatorError::SeedFile {
-            path: path.display().to_string(),
-            cause: e.to_string(),
-        })?;
-        serde_json::from_str(&text).map_err(|e| crate::EmulatorError::SeedFile {
-            path: path.display().to_string(),
-            cause: e.to_string(),
-        })
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> anyhow::Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read seed file {}: {e}", path.display()))?;
+        Self::from_json_str(&text)
+            .map_err(|e| anyhow::anyhow!("seed file {} is invalid: {e}", path.display()))
     }
 }
 

@@ -76,16 +76,23 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, SqlError> {
         }
         let tok = if c.is_alphabetic() || c == '_' {
             let mut end = i;
-            while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_' || chars[end] == '$') {
+            while end < chars.len()
+                && (chars[end].is_alphanumeric() || chars[end] == '_' || chars[end] == '$')
+            {
                 end += 1;
             }
             let word: String = chars[i..end].iter().collect();
             advance(&mut i, &mut line, &mut col, end - start);
             Tok::Word(word.to_uppercase())
         } else if c == '"' || c == '\'' {
-            let value = read_quoted(&chars, i, c).ok_or_else(|| SqlError::syntax(line, col, "<EOF>"))?;
+            let value =
+                read_quoted(&chars, i, c).ok_or_else(|| SqlError::syntax(line, col, "<EOF>"))?;
             advance(&mut i, &mut line, &mut col, value.1 - start);
-            if c == '"' { Tok::Quoted(value.0) } else { Tok::Str(value.0) }
+            if c == '"' {
+                Tok::Quoted(value.0)
+            } else {
+                Tok::Str(value.0)
+            }
         } else if c.is_ascii_digit() {
             let mut end = i;
             while end < chars.len() && (chars[end].is_ascii_digit() || chars[end] == '.') {
@@ -96,7 +103,11 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, SqlError> {
             Tok::Number(n)
         } else {
             advance(&mut i, &mut line, &mut col, 1);
-            if c == ';' { Tok::Semicolon } else { Tok::Symbol(c) }
+            if c == ';' {
+                Tok::Semicolon
+            } else {
+                Tok::Symbol(c)
+            }
         };
         out.push(Token {
             tok,

@@ -28,7 +28,9 @@ impl SqlError {
         Self::new(
             "001003",
             "42000",
-            format!("SQL compilation error:\nsyntax error line {line} at position {col} unexpected '{unexpected}'."),
+            format!(
+                "SQL compilation error:\nsyntax error line {line} at position {col} unexpected '{unexpected}'."
+            ),
         )
     }
 
@@ -37,7 +39,9 @@ impl SqlError {
         Self::new(
             "000008",
             "0A000",
-            format!("Actual statement count {actual} did not match the desired statement count {desired}."),
+            format!(
+                "Actual statement count {actual} did not match the desired statement count {desired}."
+            ),
         )
     }
 
@@ -53,7 +57,9 @@ impl SqlError {
         Self::new(
             "003001",
             "42501",
-            format!("SQL access control error:\nInsufficient privileges to operate on user '{user}'"),
+            format!(
+                "SQL access control error:\nInsufficient privileges to operate on user '{user}'"
+            ),
         )
     }
 
@@ -62,7 +68,30 @@ impl SqlError {
         Self::new(
             "395006",
             "22023",
-            format!("SQL execution error:\nNew public key rejected by current policy. Reason: '{reason}'"),
+            format!(
+                "SQL execution error:\nNew public key rejected by current policy. Reason: '{reason}'"
+            ),
+        )
+    }
+
+    /// ⚠ Undocumented (reference §3.2); the reason text is ours. Same message prefix as any rejection.
+    pub fn duplicate_key(slot_name: &str) -> Self {
+        Self::new(
+            "395006",
+            "22023",
+            format!(
+                "SQL execution error:\nNew public key rejected by current policy. \
+                 Reason: 'Duplicate public key: the key is already set as {slot_name}'"
+            ),
+        )
+    }
+
+    /// ⚠ Code seen by the community only (reference §2.6); message ours.
+    pub fn use_not_allowed() -> Self {
+        Self::new(
+            "391911",
+            "0A000",
+            "USE statements are only supported in a multi-statement request.",
         )
     }
 

@@ -24,9 +24,13 @@ pub enum Statement {
     SelectContext(Vec<ContextFunction>),
     /// `SHOW USERS [LIKE '…']`.
     ShowUsers { like: Option<String> },
+    /// `USE [ROLE|WAREHOUSE|DATABASE|SCHEMA] name`: only allowed inside a multi-statement request.
+    Use { object: String, name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Named as Snowflake names the functions.
+#[allow(clippy::enum_variant_names)]
 pub enum ContextFunction {
     CurrentUser,
     CurrentAccount,
@@ -95,7 +99,11 @@ impl Parser {
     }
 
     fn expect_word(&mut self, word: &str) -> Result<(), SqlError> {
-        if self.eat_word(word) { Ok(()) } else { Err(self.error()) }
+        if self.eat_word(word) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     fn eat_symbol(&mut self, symbol: char) -> bool {
@@ -107,11 +115,19 @@ impl Parser {
     }
 
     fn expect_symbol(&mut self, symbol: char) -> Result<(), SqlError> {
-        if self.eat_symbol(symbol) { Ok(()) } else { Err(self.error()) }
+        if self.eat_symbol(symbol) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     fn expect_end(&self) -> Result<(), SqlError> {
-        if self.peek().tok == Tok::Eof { Ok(()) } else { Err(self.error()) }
+        if self.peek().tok == Tok::Eof {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     /// An identifier: unquoted folds to uppercase, quoted keeps its case.
@@ -152,9 +168,22 @@ impl Parser {
             }
         } else if self.eat_word("SELECT") {
             self.select_context()?
+        } else if self.eat_word("USE") {
+            let object = ["ROLE", "WAREHOUSE", "DATABASE", "SCHEMA"]
+                .into_iter()
+                .find(|w| self.eat_word(w))
+                .unwrap_or("DATABASE");
+            Statement::Use {
+                object: object.into(),
+                name: self.identifier()?,
+            }
         } else if self.eat_word("SHOW") {
             self.expect_word("USERS")?;
-            let like = if self.eat_word("LIKE") { Some(self.string()?) } else { None };
+            let like = if self.eat_word("LIKE") {
+                Some(self.string()?)
+            } else {
+                None
+            };
             Statement::ShowUsers { like }
         } else {
             return Err(self.error());
@@ -177,13 +206,21 @@ impl Parser {
             while self.eat_symbol(',') || matches!(self.peek().tok, Tok::Word(_)) {
                 keys.push(self.key_assignment()?);
             }
-            Ok(Statement::SetKeys { if_exists, user, keys })
+            Ok(Statement::SetKeys {
+                if_exists,
+                user,
+                keys,
+            })
         } else if self.eat_word("UNSET") {
             let mut slots = vec![self.key_property()?];
             while self.eat_symbol(',') {
                 slots.push(self.key_property()?);
             }
-            Ok(Statement::UnsetKeys { if_exists, user, slots })
+            Ok(Statement::UnsetKeys {
+                if_exists,
+                user,
+                slots,
+            })
         } else {
             Err(self.error())
         }
@@ -259,9 +296,15 @@ mod tests {
     #[test]
     fn errors_point_at_the_unexpected_token() {
         let e = one("ALTER USER svc SET PASSWORD = 'x'").unwrap_err();
-        assert_eq!(e.message, "SQL compilation error:\nsyntax error line 1 at position 19 unexpected 'PASSWORD'.");
+        assert_eq!(
+            e.message,
+            "SQL compilation error:\nsyntax error line 1 at position 19 unexpected 'PASSWORD'."
+        );
         let e = one("DROP USER x").unwrap_err();
-        assert_eq!(e.message, "SQL compilation error:\nsyntax error line 1 at position 0 unexpected 'DROP'.");
+        assert_eq!(
+            e.message,
+            "SQL compilation error:\nsyntax error line 1 at position 0 unexpected 'DROP'."
+        );
         let e = one("select current_user(").unwrap_err();
         assert!(e.message.ends_with("unexpected '<EOF>'."), "{}", e.message);
     }
@@ -270,7 +313,17 @@ mod tests {
     fn statement_count_is_checked() {
         let e = parse_batch("select current_user(); select current_role()", 1).unwrap_err();
         assert_eq!(e.code, "000008");
-        assert_eq!(parse_batch("select current_user(); select current_role();", 2).unwrap().len(), 2);
-        assert_eq!(parse_batch("select current_user(); select current_role()", 0).unwrap().len(), 2);
+        assert_eq!(
+            parse_batch("select current_user(); select current_role();", 2)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_batch("select current_user(); select current_role()", 0)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }
