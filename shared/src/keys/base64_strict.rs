@@ -34,7 +34,7 @@ pub(crate) fn validate(text: &str) -> Result<(), Invalid> {
     {
         return Err(Invalid::Character);
     }
-    if bytes.len() % 4 != 0 || bytes.len() - body_len > 2 {
+    if !bytes.len().is_multiple_of(4) || bytes.len() - body_len > 2 {
         return Err(Invalid::Padding);
     }
     Ok(())

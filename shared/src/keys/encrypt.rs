@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 
 use super::{KeyError, Passphrase};
 
-/// OWASP's 2023 figure for PBKDF2-HMAC-SHA256; every Snowflake client decrypts it, ~0.3 s here.
-pub(crate) const PBKDF2_ITERATIONS: u32 = 600_000;
+/// OWASP's 2023 figure for PBKDF2-HMAC-SHA256; every Snowflake client decrypts it (~70 ms here).
+pub const PBKDF2_ITERATIONS: u32 = 600_000;
 
 /// Refuse work factors far beyond any real key so a hostile file cannot stall a rotation.
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;

@@ -15,6 +15,9 @@ mod pem;
 mod public;
 mod read;
 
+/// PBKDF2-HMAC-SHA256 iterations used when we encrypt a private key.
+pub use encrypt::PBKDF2_ITERATIONS;
+
 /// Supported RSA modulus sizes. Snowflake requires at least 2048 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeySize {
@@ -71,7 +74,12 @@ pub struct Passphrase(secrecy::SecretString);
 
 impl Passphrase {
     pub fn new(value: impl Into<String>) -> Self {
-        Passphrase(secrecy::SecretString::from(value.into()))
+        // `String::into_boxed_str` may reallocate and free the old buffer unwiped; copy into an
+        // exact-size box instead and wipe the original (spare capacity included).
+        let value = zeroize::Zeroizing::new(value.into());
+        Passphrase(secrecy::SecretString::from(Box::<str>::from(
+            value.as_str(),
+        )))
     }
     /// Deliberately explicit: every call site that reads the secret is greppable.
     pub fn expose(&self) -> &str {
@@ -79,6 +87,9 @@ impl Passphrase {
         self.0.expose_secret()
     }
 }
+
+/// The inner `SecretString` wipes itself on drop.
+impl zeroize::ZeroizeOnDrop for Passphrase {}
 
 impl fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,10 +99,11 @@ impl fmt::Debug for Passphrase {
 
 /// `SHA256:` + standard base64 (padded) of SHA-256 over the DER SubjectPublicKeyInfo,
 /// exactly what Snowflake shows in `RSA_PUBLIC_KEY_FP`.
+/// Deserialising validates like [`Fingerprint::parse`], so a fingerprint read from JSON is well formed.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Fingerprint(String);
 
 impl Fingerprint {
@@ -101,6 +113,19 @@ impl Fingerprint {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for Fingerprint {
+    type Error = KeyError;
+    fn try_from(s: String) -> Result<Self, KeyError> {
+        fingerprint::parse(&s)
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(fp: Fingerprint) -> String {
+        fp.0
     }
 }
 
@@ -211,6 +236,9 @@ impl PrivateKey {
         }
     }
 }
+
+/// The PKCS#8 DER is `Zeroizing`; the public half is not secret.
+impl zeroize::ZeroizeOnDrop for PrivateKey {}
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,11 +14,9 @@ pub(crate) struct PemBlock {
 }
 
 /// True when the input looks like PEM text rather than DER (DER starts with a SEQUENCE tag, 0x30).
+/// Explanatory text before the BEGIN line (RFC 7468 §5.2, e.g. `Bag Attributes`) is allowed.
 pub(crate) fn looks_like_pem(input: &[u8]) -> bool {
-    let start = input
-        .iter()
-        .position(|b| !b.is_ascii_whitespace() && *b != b'"');
-    matches!(start, Some(i) if input[i..].starts_with(b"-----BEGIN "))
+    input.first() != Some(&0x30) && input.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
 /// Undoes what JSON and copy-paste do to PEM: literal `\n` / `\r` escapes, CRLF, surrounding
@@ -38,6 +36,11 @@ pub(crate) fn normalise_text(input: &[u8]) -> Result<Zeroizing<String>, KeyError
             '\\' if matches!(chars.peek(), Some('r')) => {
                 chars.next();
             }
+            // Some JSON encoders escape '/', which occurs in base64.
+            '\\' if matches!(chars.peek(), Some('/')) => {
+                chars.next();
+                out.push('/');
+            }
             '\r' => {}
             other => out.push(other),
         }
@@ -48,7 +51,10 @@ pub(crate) fn normalise_text(input: &[u8]) -> Result<Zeroizing<String>, KeyError
 
 /// Decodes the first PEM block in already-normalised text.
 pub(crate) fn decode(text: &str) -> Result<PemBlock, KeyError> {
-    let mut lines = text.lines().map(str::trim).skip_while(|l| l.is_empty());
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("-----BEGIN "));
     let first = lines.next().unwrap_or_default();
     let label = first
         .strip_prefix("-----BEGIN ")
@@ -167,6 +173,9 @@ mod tests {
     #[test]
     fn pem_detection_ignores_leading_whitespace_and_quotes() {
         assert!(looks_like_pem(b"\n  \"-----BEGIN PRIVATE KEY-----"));
+        assert!(looks_like_pem(
+            b"Bag Attributes\n-----BEGIN PRIVATE KEY-----"
+        ));
         assert!(!looks_like_pem(&[0x30, 0x82, 0x01]));
     }
 }
