@@ -1,7 +1,11 @@
 //! The only SQL this crate sends. Identifiers are double-quoted with inner quotes doubled; key
 //! values pass strict base64 validation before they are placed in SQL.
 
+use super::SnowflakeError;
 use crate::keys::PublicKey;
+
+/// Snowflake's longest identifier.
+const MAX_IDENTIFIER_CHARS: usize = 255;
 
 /// Snowflake's two legacy key slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,27 +54,131 @@ impl Statement {
     }
 }
 
-/// `"NAME"` with inner `"` doubled; rejects empty names and control characters.
-pub fn quote_identifier(name: &str) -> Result<String, super::SnowflakeError> {
-    let _ = name;
-    todo!("snowflake client helper")
+/// `"NAME"` with inner `"` doubled. Quoting makes any character safe, but an empty name, a
+/// control character (newline, NUL, …) or an over-long name is surely a mistake, so it is refused.
+pub fn quote_identifier(name: &str) -> Result<String, SnowflakeError> {
+    let invalid = |reason| SnowflakeError::InvalidIdentifier {
+        name: name.to_string(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid(
+            "it contains a control character (newline, tab, NUL, …); check for a stray line break",
+        ));
+    }
+    if name.chars().count() > MAX_IDENTIFIER_CHARS {
+        return Err(invalid("it is longer than Snowflake's 255-character limit"));
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
-pub fn desc_user(user: &str) -> Result<Statement, super::SnowflakeError> {
-    let _ = user;
-    todo!("snowflake client helper")
+/// The key's one-line body, re-checked here because it is placed between quotes in SQL:
+/// only `[A-Za-z0-9+/]` with `=` padding, and it must decode back to the same key.
+fn key_literal(key: &PublicKey) -> Result<String, SnowflakeError> {
+    let body = key.to_snowflake_body();
+    let data_len = body.trim_end_matches('=').len();
+    let shape_ok = !body.is_empty()
+        && body.len().is_multiple_of(4)
+        && body.len() - data_len <= 2
+        && body[..data_len]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if !shape_ok {
+        return Err(SnowflakeError::InvalidKeyValue(
+            "the key body is not strict single-line base64".into(),
+        ));
+    }
+    match PublicKey::from_snowflake_body(&body) {
+        Ok(decoded) if decoded == *key => Ok(body),
+        _ => Err(SnowflakeError::InvalidKeyValue(
+            "the key body does not decode back to the same RSA key".into(),
+        )),
+    }
 }
 
-pub fn set_public_key(user: &str, slot: Slot, key: &PublicKey) -> Result<Statement, super::SnowflakeError> {
-    let _ = (user, slot, key);
-    todo!("snowflake client helper")
+/// `DESC USER "<user>"`
+pub fn desc_user(user: &str) -> Result<Statement, SnowflakeError> {
+    Ok(Statement {
+        sql: format!("DESC USER {}", quote_identifier(user)?),
+    })
 }
 
-pub fn unset_public_key(user: &str, slot: Slot) -> Result<Statement, super::SnowflakeError> {
-    let _ = (user, slot);
-    todo!("snowflake client helper")
+/// `ALTER USER "<user>" SET RSA_PUBLIC_KEY[_2] = '<base64 SPKI>'`
+pub fn set_public_key(
+    user: &str,
+    slot: Slot,
+    key: &PublicKey,
+) -> Result<Statement, SnowflakeError> {
+    let user = quote_identifier(user)?;
+    let body = key_literal(key)?;
+    Ok(Statement {
+        sql: format!("ALTER USER {user} SET {} = '{body}'", slot.property()),
+    })
 }
 
+/// `ALTER USER "<user>" UNSET RSA_PUBLIC_KEY[_2]`
+pub fn unset_public_key(user: &str, slot: Slot) -> Result<Statement, SnowflakeError> {
+    Ok(Statement {
+        sql: format!(
+            "ALTER USER {} UNSET {}",
+            quote_identifier(user)?,
+            slot.property()
+        ),
+    })
+}
+
+/// `SELECT CURRENT_USER()`
 pub fn select_current_user() -> Statement {
-    Statement { sql: "SELECT CURRENT_USER()".to_string() }
+    Statement {
+        sql: "SELECT CURRENT_USER()".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_with_inner_quotes_doubled() {
+        assert_eq!(quote_identifier("SVC_LOADER").unwrap(), "\"SVC_LOADER\"");
+        assert_eq!(quote_identifier("a\"b").unwrap(), "\"a\"\"b\"");
+        assert_eq!(
+            quote_identifier("x\"; DROP USER y; --").unwrap(),
+            "\"x\"\"; DROP USER y; --\""
+        );
+        assert_eq!(
+            quote_identifier("john.doe@example.com").unwrap(),
+            "\"john.doe@example.com\""
+        );
+    }
+
+    #[test]
+    fn empty_control_and_overlong_names_are_refused() {
+        for bad in ["", "svc\nuser", "svc\r", "nul\0", "tab\there"] {
+            let err = quote_identifier(bad).unwrap_err();
+            assert!(
+                matches!(err, SnowflakeError::InvalidIdentifier { .. }),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(quote_identifier(&"a".repeat(256)).is_err());
+        assert!(quote_identifier(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn unset_and_desc_name_the_slot_and_quoted_user() {
+        assert_eq!(
+            unset_public_key("svc", Slot::Two).unwrap().sql(),
+            "ALTER USER \"svc\" UNSET RSA_PUBLIC_KEY_2"
+        );
+        assert_eq!(
+            unset_public_key("svc", Slot::One).unwrap().sql(),
+            "ALTER USER \"svc\" UNSET RSA_PUBLIC_KEY"
+        );
+        assert_eq!(desc_user("S\"VC").unwrap().sql(), "DESC USER \"S\"\"VC\"");
+        assert!(desc_user("a\nb").is_err());
+    }
 }
