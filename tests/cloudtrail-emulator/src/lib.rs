@@ -1,17 +1,18 @@
 //! A local CloudTrail `LookupEvents` endpoint that the real `aws-sdk-cloudtrail` client talks to unchanged
-//! (moto has no LookupEvents). Seeded from CloudTrail record files, per region; see README.md for the
-//! behaviours it reproduces and where each is tested.
+//! (moto has no LookupEvents). awsJson1_1 on `POST /`; the region comes from the SigV4 credential scope.
+//! Seeded from CloudTrail record files, per region; more records can be added while it runs (late delivery).
 //!
 //! ```no_run
 //! # async fn demo(records: Vec<serde_json::Value>) -> std::io::Result<()> {
-//! use cloudtrail_emulator::{CloudTrailEmulator, Config, Fault};
-//! let emu = CloudTrailEmulator::start(Config::default().with_records("us-east-1", records)).await?;
-//! // point aws-sdk-cloudtrail at emu.base_url() ...
+//! use cloudtrail_emulator::{Config, Emulator, Fault};
+//! let emu = Emulator::start(Config::default().with_records("us-east-1", records)).await?;
+//! // point aws-sdk-cloudtrail at emu.url() ...
 //! emu.inject(Fault::Throttle, 2);
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod lookup;
 mod records;
 mod server;
@@ -25,10 +26,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use records::{RecordsFileError, load_records_file, record_region};
-pub use store::RecordError;
+pub use store::{RawEvent, RecordError};
 pub use throttle::RateLimit;
 
-use server::{Emulator, Shared};
+use server::{EmulatorState, Shared};
 use store::StoredEvent;
 
 /// How to start the emulator.
@@ -46,7 +47,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { port: 0, rate_limit: Some(RateLimit::CLOUDTRAIL), retention: time::Duration::days(90), records: Vec::new() }
+        Config {
+            port: 0,
+            rate_limit: Some(RateLimit::CLOUDTRAIL),
+            retention: time::Duration::days(90),
+            records: Vec::new(),
+        }
     }
 }
 
@@ -72,7 +78,7 @@ pub enum Fault {
 }
 
 /// One request as the emulator saw and answered it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecordedRequest {
     /// Region from the SigV4 credential scope, if the Authorization header had one.
     pub region: Option<String>,
@@ -83,22 +89,41 @@ pub struct RecordedRequest {
     /// The `__type` of an error answer.
     pub error_code: Option<String>,
     pub events_returned: usize,
+    /// When the emulator received it, for checking a client's pacing.
+    #[serde(skip)]
+    pub received: std::time::Instant,
 }
 
-pub struct CloudTrailEmulator;
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    addr: std::net::SocketAddr,
+    shared: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
 
-impl CloudTrailEmulator {
+impl Emulator {
     /// Binds 127.0.0.1:`config.port` and serves until `shutdown()` or drop.
     /// Panics if a seeded record is unusable (no `eventID` / `eventTime`), as `add_records` does.
-    pub async fn start(config: Config) -> std::io::Result<RunningCloudTrail> {
-        let mut emulator = Emulator::new(config.rate_limit, config.retention);
+    pub async fn start(config: Config) -> std::io::Result<Emulator> {
+        let mut state = EmulatorState::new(config.rate_limit, config.retention);
         for (region, records) in &config.records {
-            emulator.insert(region, to_events(records).unwrap_or_else(|e| panic!("cannot seed {region}: {e}")));
+            state.insert(
+                region,
+                to_events(records).unwrap_or_else(|e| panic!("cannot seed {region}: {e}")),
+            );
         }
-        let shared: Shared = Arc::new(Mutex::new(emulator));
+        let shared: Shared = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
-        let app = axum::Router::new().route("/", axum::routing::post(server::handle)).with_state(shared.clone());
+        let app = axum::Router::new()
+            .route("/", axum::routing::post(server::handle))
+            .route(
+                "/_emulator/records/{region}",
+                axum::routing::post(control::add_records),
+            )
+            .route("/_emulator/requests", axum::routing::get(control::requests))
+            .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -108,25 +133,16 @@ impl CloudTrailEmulator {
                 tracing::error!(error = %e, "cloudtrail emulator stopped");
             }
         });
-        Ok(RunningCloudTrail { addr, shared, stop: Some(stop), task: Some(task) })
+        Ok(Emulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
-}
 
-fn to_events(records: &[Value]) -> Result<Vec<StoredEvent>, RecordError> {
-    records.iter().enumerate().map(|(i, r)| StoredEvent::from_record(i, r)).collect()
-}
-
-/// A running emulator. Dropping it stops the server.
-pub struct RunningCloudTrail {
-    addr: std::net::SocketAddr,
-    shared: Shared,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl RunningCloudTrail {
     /// `http://127.0.0.1:PORT`, for the SDK's `endpoint_url`.
-    pub fn base_url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -149,6 +165,13 @@ impl RunningCloudTrail {
         Ok(())
     }
 
+    /// Adds an event whose `CloudTrailEvent` text is given verbatim (e.g. not JSON at all), so a
+    /// consumer's handling of a broken record can be tested.
+    pub fn add_raw_event(&self, region: &str, event: RawEvent) {
+        self.lock()
+            .insert(region, vec![StoredEvent::from_raw(event)]);
+    }
+
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().log.clone()
@@ -169,15 +192,23 @@ impl RunningCloudTrail {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Emulator> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, EmulatorState> {
         self.shared.lock().expect("emulator state poisoned")
     }
 }
 
-impl Drop for RunningCloudTrail {
+impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
     }
+}
+
+pub(crate) fn to_events(records: &[Value]) -> Result<Vec<StoredEvent>, RecordError> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| StoredEvent::from_record(i, r))
+        .collect()
 }

@@ -14,7 +14,10 @@ pub(crate) struct ServiceError {
 
 impl ServiceError {
     pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError { code, message: message.into() }
+        ServiceError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -64,12 +67,26 @@ pub(crate) fn validate(
     let attribute = match attrs.first() {
         None => None,
         Some(attr) => {
-            let key = attr.attribute_key.as_deref().and_then(AttributeKey::parse).ok_or_else(|| {
-                ServiceError::new("InvalidLookupAttributesException", "The lookup attribute key is not valid.")
-            })?;
-            let value = attr.attribute_value.clone().filter(|v| (1..=2000).contains(&v.len())).ok_or_else(|| {
-                ServiceError::new("InvalidLookupAttributesException", "The lookup attribute value must be 1 to 2000 characters.")
-            })?;
+            let key = attr
+                .attribute_key
+                .as_deref()
+                .and_then(AttributeKey::parse)
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        "InvalidLookupAttributesException",
+                        "The lookup attribute key is not valid.",
+                    )
+                })?;
+            let value = attr
+                .attribute_value
+                .clone()
+                .filter(|v| (1..=2000).contains(&v.len()))
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        "InvalidLookupAttributesException",
+                        "The lookup attribute value must be 1 to 2000 characters.",
+                    )
+                })?;
             Some((key, value))
         }
     };
@@ -79,7 +96,9 @@ pub(crate) fn validate(
         Some(other) => {
             return Err(ServiceError::new(
                 "InvalidEventCategoryException",
-                format!("Event category '{other}' is not valid; the only valid value is 'insight'."),
+                format!(
+                    "Event category '{other}' is not valid; the only valid value is 'insight'."
+                ),
             ));
         }
     };
@@ -97,13 +116,32 @@ pub(crate) fn validate(
     let end_nanos = req.end_time.map_or(now_nanos, seconds_to_nanos);
     let start_nanos = req.start_time.map_or(i128::MIN, seconds_to_nanos);
     if start_nanos > end_nanos {
-        return Err(ServiceError::new("InvalidTimeRangeException", "Start time must not be after end time."));
+        return Err(ServiceError::new(
+            "InvalidTimeRangeException",
+            "Start time must not be after end time.",
+        ));
     }
     // Older events are simply not there any more: no error, just nothing.
     let oldest = now_nanos - retention.whole_nanoseconds();
-    let query = Query { start_nanos: start_nanos.max(oldest), end_nanos, category, attribute };
-    let binding = serde_json::json!([region, attrs, req.start_time, req.end_time, req.event_category]).to_string();
-    Ok(ValidLookup { query, limit: limit as usize, binding })
+    let query = Query {
+        start_nanos: start_nanos.max(oldest),
+        end_nanos,
+        category,
+        attribute,
+    };
+    let binding = serde_json::json!([
+        region,
+        attrs,
+        req.start_time,
+        req.end_time,
+        req.event_category
+    ])
+    .to_string();
+    Ok(ValidLookup {
+        query,
+        limit: limit as usize,
+        binding,
+    })
 }
 
 /// Epoch seconds (float on the wire) to nanoseconds, at microsecond precision so a bound the client
@@ -162,7 +200,10 @@ impl From<StoredEvent> for WireEvent {
             resources: ev
                 .resources
                 .into_iter()
-                .map(|(resource_type, resource_name)| WireResource { resource_type, resource_name })
+                .map(|(resource_type, resource_name)| WireResource {
+                    resource_type,
+                    resource_name,
+                })
                 .collect(),
             cloud_trail_event: ev.cloudtrail_event,
         }

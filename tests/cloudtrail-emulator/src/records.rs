@@ -8,7 +8,10 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum RecordsFileError {
     #[error("cannot read records file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("records file {path} is not CloudTrail JSON ({{\"Records\":[...]}}): {reason}")]
     Format { path: String, reason: String },
 }
@@ -16,16 +19,24 @@ pub enum RecordsFileError {
 /// The records in a CloudTrail log file. Gzip is recognised by its magic bytes, whatever the file name.
 pub fn load_records_file(path: &Path) -> Result<Vec<Value>, RecordsFileError> {
     let shown = path.display().to_string();
-    let read_err = |source| RecordsFileError::Read { path: shown.clone(), source };
+    let read_err = |source| RecordsFileError::Read {
+        path: shown.clone(),
+        source,
+    };
     let raw = std::fs::read(path).map_err(read_err)?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(read_err)?;
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(read_err)?;
         out
     } else {
         raw
     };
-    let format_err = |reason: String| RecordsFileError::Format { path: shown.clone(), reason };
+    let format_err = |reason: String| RecordsFileError::Format {
+        path: shown.clone(),
+        reason,
+    };
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| format_err(e.to_string()))?;
     match doc {
         Value::Object(mut map) => match map.remove("Records") {

@@ -27,7 +27,7 @@ struct IssuedToken {
     resume_after: SortKey,
 }
 
-pub(crate) struct Emulator {
+pub(crate) struct EmulatorState {
     pub histories: HashMap<String, RegionHistory>,
     buckets: HashMap<String, TokenBucket>,
     tokens: HashMap<String, IssuedToken>,
@@ -37,11 +37,11 @@ pub(crate) struct Emulator {
     retention: Duration,
 }
 
-pub(crate) type Shared = Arc<Mutex<Emulator>>;
+pub(crate) type Shared = Arc<Mutex<EmulatorState>>;
 
-impl Emulator {
+impl EmulatorState {
     pub(crate) fn new(rate_limit: Option<RateLimit>, retention: Duration) -> Self {
-        Emulator {
+        EmulatorState {
             histories: HashMap::new(),
             buckets: HashMap::new(),
             tokens: HashMap::new(),
@@ -58,49 +58,90 @@ impl Emulator {
     }
 
     fn admit(&mut self, region: &str) -> bool {
-        let Some(limit) = self.rate_limit else { return true };
+        let Some(limit) = self.rate_limit else {
+            return true;
+        };
         let now = Instant::now();
-        self.buckets.entry(region.to_owned()).or_insert_with(|| TokenBucket::new(limit, now)).try_take(now)
+        self.buckets
+            .entry(region.to_owned())
+            .or_insert_with(|| TokenBucket::new(limit, now))
+            .try_take(now)
     }
 
     fn lookup(&mut self, region: &str, body: &[u8]) -> Result<LookupEventsResponse, ServiceError> {
-        let req: LookupEventsRequest = serde_json::from_slice(body)
-            .map_err(|e| ServiceError::new("SerializationException", format!("Cannot read the request: {e}")))?;
+        let req: LookupEventsRequest = serde_json::from_slice(body).map_err(|e| {
+            ServiceError::new(
+                "SerializationException",
+                format!("Cannot read the request: {e}"),
+            )
+        })?;
         let valid = lookup::validate(&req, region, OffsetDateTime::now_utc(), self.retention)?;
         let resume_after = match &req.next_token {
             None => None,
             Some(token) => match self.tokens.get(token) {
-                Some(issued) if issued.binding == valid.binding => Some(issued.resume_after.clone()),
+                Some(issued) if issued.binding == valid.binding => {
+                    Some(issued.resume_after.clone())
+                }
                 Some(_) => {
                     return Err(ServiceError::new(
                         "InvalidNextTokenException",
                         "The NextToken was issued for different request parameters.",
                     ));
                 }
-                None => return Err(ServiceError::new("InvalidNextTokenException", "The NextToken is not valid.")),
+                None => {
+                    return Err(ServiceError::new(
+                        "InvalidNextTokenException",
+                        "The NextToken is not valid.",
+                    ));
+                }
             },
         };
-        let page = self.histories.get(region).map(|h| h.page(&valid.query, resume_after.as_ref(), valid.limit));
-        let (events, resume_after) = page.map_or((Vec::new(), None), |p| (p.events, p.resume_after));
+        let page = self
+            .histories
+            .get(region)
+            .map(|h| h.page(&valid.query, resume_after.as_ref(), valid.limit));
+        let (events, resume_after) =
+            page.map_or((Vec::new(), None), |p| (p.events, p.resume_after));
         let next_token = resume_after.map(|resume_after| {
             let token = uuid::Uuid::new_v4().simple().to_string();
-            self.tokens.insert(token.clone(), IssuedToken { binding: valid.binding, resume_after });
+            self.tokens.insert(
+                token.clone(),
+                IssuedToken {
+                    binding: valid.binding,
+                    resume_after,
+                },
+            );
             token
         });
-        Ok(LookupEventsResponse { events: events.into_iter().map(WireEvent::from).collect(), next_token })
+        Ok(LookupEventsResponse {
+            events: events.into_iter().map(WireEvent::from).collect(),
+            next_token,
+        })
     }
 }
 
 /// The region in the SigV4 credential scope: `Credential=AKID/DATE/REGION/cloudtrail/aws4_request`.
 /// The signature itself is not checked.
 fn signing_region(headers: &HeaderMap) -> Result<String, (StatusCode, ServiceError)> {
-    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        let err = ServiceError::new("MissingAuthenticationTokenException", "Missing Authentication Token");
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        let err = ServiceError::new(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        );
         return Err((StatusCode::FORBIDDEN, err));
     };
-    let scope = auth.split("Credential=").nth(1).and_then(|rest| rest.split([',', ' ']).next()).unwrap_or("");
+    let scope = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .unwrap_or("");
     match scope.split('/').collect::<Vec<_>>().as_slice() {
-        [_, _, region, "cloudtrail", "aws4_request"] if !region.is_empty() => Ok((*region).to_owned()),
+        [_, _, region, "cloudtrail", "aws4_request"] if !region.is_empty() => {
+            Ok((*region).to_owned())
+        }
         _ => Err((
             StatusCode::BAD_REQUEST,
             ServiceError::new(
@@ -111,8 +152,15 @@ fn signing_region(headers: &HeaderMap) -> Result<String, (StatusCode, ServiceErr
     }
 }
 
-pub(crate) async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+pub(crate) async fn handle(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let region = signing_region(&headers);
     let mut entry = RecordedRequest {
         region: region.as_ref().ok().cloned(),
@@ -121,18 +169,31 @@ pub(crate) async fn handle(State(shared): State<Shared>, headers: HeaderMap, bod
         status: 200,
         error_code: None,
         events_returned: 0,
+        received: Instant::now(),
     };
     let mut emu = shared.lock().expect("emulator state poisoned");
     let result = (|| {
         let region = region?;
         if !target.as_deref().is_some_and(|t| TARGETS.contains(&t)) {
-            let message = format!("Operation {} is not supported by this emulator.", target.as_deref().unwrap_or("(none)"));
-            return Err((StatusCode::BAD_REQUEST, ServiceError::new("UnknownOperationException", message)));
+            let message = format!(
+                "Operation {} is not supported by this emulator.",
+                target.as_deref().unwrap_or("(none)")
+            );
+            return Err((
+                StatusCode::BAD_REQUEST,
+                ServiceError::new("UnknownOperationException", message),
+            ));
         }
-        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !content_type.starts_with(CONTENT_TYPE) {
             let message = format!("Content-Type must be {CONTENT_TYPE}, got '{content_type}'.");
-            return Err((StatusCode::BAD_REQUEST, ServiceError::new("UnknownOperationException", message)));
+            return Err((
+                StatusCode::BAD_REQUEST,
+                ServiceError::new("UnknownOperationException", message),
+            ));
         }
         match emu.faults.pop_front() {
             Some(Fault::InternalError) => {
@@ -145,7 +206,8 @@ pub(crate) async fn handle(State(shared): State<Shared>, headers: HeaderMap, bod
         if !emu.admit(&region) {
             return Err((StatusCode::BAD_REQUEST, throttled()));
         }
-        emu.lookup(&region, &body).map_err(|e| (StatusCode::BAD_REQUEST, e))
+        emu.lookup(&region, &body)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e))
     })();
     let response = match result {
         Ok(page) => {
@@ -170,7 +232,17 @@ fn throttled() -> ServiceError {
 /// awsJson1_1 error: `{"__type": CODE, "message": ...}` plus `x-amzn-ErrorType: CODE`.
 fn error_response(status: StatusCode, err: &ServiceError) -> Response {
     let body = serde_json::json!({"__type": err.code, "message": err.message}).to_string();
-    (status, [(header::CONTENT_TYPE, CONTENT_TYPE), (header::HeaderName::from_static("x-amzn-errortype"), err.code)], body)
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, CONTENT_TYPE),
+            (
+                header::HeaderName::from_static("x-amzn-errortype"),
+                err.code,
+            ),
+        ],
+        body,
+    )
         .into_response()
 }
 

@@ -16,6 +16,15 @@ pub enum RecordError {
     NoEventTime { index: usize, event_id: String },
 }
 
+/// An event given by its lookup fields, with `CloudTrailEvent` text taken verbatim.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub event_id: String,
+    pub event_name: String,
+    pub event_time: OffsetDateTime,
+    pub cloudtrail_event: String,
+}
+
 /// Position in newest-first order: later time first, then higher event id first (a stable tie-break).
 pub(crate) type SortKey = (Reverse<i128>, Reverse<String>);
 
@@ -53,7 +62,10 @@ impl StoredEvent {
             .get("eventTime")
             .and_then(Value::as_str)
             .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-            .ok_or_else(|| RecordError::NoEventTime { index, event_id: event_id.clone() })?;
+            .ok_or_else(|| RecordError::NoEventTime {
+                index,
+                event_id: event_id.clone(),
+            })?;
         let identity = record.get("userIdentity").cloned().unwrap_or(Value::Null);
         let read_only = match record.get("readOnly") {
             Some(Value::Bool(b)) => Some(b.to_string()),
@@ -63,7 +75,11 @@ impl StoredEvent {
         let resources = record
             .get("resources")
             .and_then(Value::as_array)
-            .map(|list| list.iter().map(|r| (text(r, "type"), text(r, "ARN"))).collect())
+            .map(|list| {
+                list.iter()
+                    .map(|r| (text(r, "type"), text(r, "ARN")))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(StoredEvent {
             time_nanos: time.unix_timestamp_nanos(),
@@ -79,6 +95,21 @@ impl StoredEvent {
         })
     }
 
+    pub(crate) fn from_raw(raw: RawEvent) -> Self {
+        StoredEvent {
+            time_nanos: raw.event_time.unix_timestamp_nanos(),
+            event_id: raw.event_id,
+            event_name: Some(raw.event_name),
+            read_only: None,
+            access_key_id: None,
+            event_source: None,
+            username: None,
+            resources: Vec::new(),
+            category: Category::Management,
+            cloudtrail_event: raw.cloudtrail_event,
+        }
+    }
+
     pub(crate) fn sort_key(&self) -> SortKey {
         (Reverse(self.time_nanos), Reverse(self.event_id.clone()))
     }
@@ -92,7 +123,9 @@ fn username(identity: &Value) -> Option<String> {
         return Some(name.to_owned());
     }
     match field("type")? {
-        "AssumedRole" | "FederatedUser" => field("arn").and_then(|arn| arn.rsplit('/').next()).map(str::to_owned),
+        "AssumedRole" | "FederatedUser" => field("arn")
+            .and_then(|arn| arn.rsplit('/').next())
+            .map(str::to_owned),
         "Root" => Some("root".to_owned()),
         "AWSService" => field("invokedBy").map(str::to_owned),
         _ => None,
@@ -102,7 +135,9 @@ fn username(identity: &Value) -> Option<String> {
 fn category(record: &Value) -> Category {
     match record.get("eventCategory").and_then(Value::as_str) {
         Some("Insight") => Category::Insight,
-        Some("Management") | None if record.get("managementEvent") != Some(&Value::Bool(false)) => Category::Management,
+        Some("Management") | None if record.get("managementEvent") != Some(&Value::Bool(false)) => {
+            Category::Management
+        }
         _ => Category::NotInHistory,
     }
 }
@@ -147,10 +182,15 @@ pub(crate) struct Query {
 
 impl Query {
     fn matches(&self, ev: &StoredEvent) -> bool {
-        if ev.category != self.category || ev.time_nanos < self.start_nanos || ev.time_nanos > self.end_nanos {
+        if ev.category != self.category
+            || ev.time_nanos < self.start_nanos
+            || ev.time_nanos > self.end_nanos
+        {
             return false;
         }
-        let Some((key, value)) = &self.attribute else { return true };
+        let Some((key, value)) = &self.attribute else {
+            return true;
+        };
         let is = |field: &Option<String>| field.as_deref() == Some(value.as_str());
         match key {
             AttributeKey::EventId => ev.event_id == *value,
@@ -196,8 +236,15 @@ impl RegionHistory {
             .filter(|ev| query.matches(ev));
         let events: Vec<StoredEvent> = matching.by_ref().take(limit).cloned().collect();
         let more = matching.next().is_some();
-        let resume_after = if more { events.last().map(StoredEvent::sort_key) } else { None };
-        Page { events, resume_after }
+        let resume_after = if more {
+            events.last().map(StoredEvent::sort_key)
+        } else {
+            None
+        };
+        Page {
+            events,
+            resume_after,
+        }
     }
 }
 
@@ -219,14 +266,24 @@ mod tests {
         assert_eq!(ev.username.as_deref(), Some("my-session"));
         assert_eq!(ev.read_only.as_deref(), Some("true"));
         assert_eq!(ev.access_key_id.as_deref(), Some("ASIAEXAMPLE"));
-        assert_eq!(ev.resources, vec![(Some("AWS::IAM::Role".into()), Some("arn:aws:iam::1:role/R".into()))]);
+        assert_eq!(
+            ev.resources,
+            vec![(
+                Some("AWS::IAM::Role".into()),
+                Some("arn:aws:iam::1:role/R".into())
+            )]
+        );
         assert_eq!(ev.category, Category::Management);
     }
 
     #[test]
     fn data_events_are_not_in_event_history() {
-        let record = json!({"eventID": "d", "eventTime": "2024-01-01T00:00:00Z", "eventCategory": "Data"});
-        assert_eq!(StoredEvent::from_record(0, &record).unwrap().category, Category::NotInHistory);
+        let record =
+            json!({"eventID": "d", "eventTime": "2024-01-01T00:00:00Z", "eventCategory": "Data"});
+        assert_eq!(
+            StoredEvent::from_record(0, &record).unwrap().category,
+            Category::NotInHistory
+        );
     }
 
     #[test]

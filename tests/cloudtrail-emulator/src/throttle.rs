@@ -11,11 +11,17 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// CloudTrail's documented limit: two LookupEvents requests per second, per account, per region.
-    pub const CLOUDTRAIL: RateLimit = RateLimit { per_second: 2.0, burst: 2.0 };
+    pub const CLOUDTRAIL: RateLimit = RateLimit {
+        per_second: 2.0,
+        burst: 2.0,
+    };
 
     /// A limit of `per_second` with a burst of the same size (at least one request).
     pub fn per_second(per_second: f64) -> Self {
-        RateLimit { per_second, burst: per_second.max(1.0) }
+        RateLimit {
+            per_second,
+            burst: per_second.max(1.0),
+        }
     }
 }
 
@@ -28,7 +34,11 @@ pub(crate) struct TokenBucket {
 
 impl TokenBucket {
     pub(crate) fn new(limit: RateLimit, now: Instant) -> Self {
-        TokenBucket { limit, tokens: limit.burst, last: now }
+        TokenBucket {
+            limit,
+            tokens: limit.burst,
+            last: now,
+        }
     }
 
     /// Takes one token if there is one; a refused request costs nothing.

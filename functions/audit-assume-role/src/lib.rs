@@ -1,0 +1,118 @@
+//! AssumeRole audit: who assumed the sensitive roles, from CloudTrail LookupEvents in every configured
+//! region (STS serves the global endpoint regionally, so events are spread across regions). The rules
+//! live in `snowkey_shared::audit::assume_role`; the run loop in `snowkey_shared::audit_runner`.
+
+use snowkey_shared::audit::{AssumeRoleAudit, AssumeRoleConfig, AuditConfig};
+use snowkey_shared::audit_runner::{RunReport, RunnerSettings, run_cloudtrail_audit};
+use snowkey_shared::aws::SnsPublisher;
+use snowkey_shared::aws::cloudtrail::CloudTrailReader;
+use snowkey_shared::aws::watermark::WatermarkStore;
+use time::OffsetDateTime;
+
+pub const EVENT_NAMES: [&str; 3] = [
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+];
+
+/// JSON rule configuration (sensitive roles, allow-lists, accounts, CIDRs); see `snowkey_shared::audit`.
+pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub runner: RunnerSettings,
+    pub rules: AssumeRoleConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Settings(#[from] snowkey_shared::audit_runner::SettingsError),
+    #[error("{ENV_AUDIT_CONFIG}: {0}")]
+    Rules(#[from] snowkey_shared::audit::AuditConfigError),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Validates everything a run needs, so a bad deployment fails at cold start, not mid-run.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let runner = RunnerSettings::from_lookup(lookup, "/snowkey/audit/audit-assume-role")?;
+        let json = lookup(ENV_AUDIT_CONFIG)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "{}".into());
+        let rules = AuditConfig::from_json(&json)?.assume_role;
+        AssumeRoleAudit::new(rules.clone())?;
+        Ok(Config { runner, rules })
+    }
+}
+
+/// Clients and settings, built once per cold start.
+pub struct App {
+    pub config: Config,
+    pub reader: CloudTrailReader,
+    pub watermarks: WatermarkStore,
+    pub notifier: SnsPublisher,
+}
+
+impl App {
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        App {
+            reader: CloudTrailReader::new(
+                sdk,
+                &config.runner.regions,
+                config.runner.pacing.clone(),
+            ),
+            watermarks: WatermarkStore::new(
+                aws_sdk_ssm::Client::new(sdk),
+                config.runner.watermark_prefix.clone(),
+            ),
+            notifier: SnsPublisher::new(
+                aws_sdk_sns::Client::new(sdk),
+                config.runner.topic_arn.clone(),
+            ),
+            config,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("audit incomplete in {regions}; their watermarks stay and the next run retries: {errors}")]
+pub struct RunError {
+    pub regions: String,
+    pub errors: String,
+}
+
+/// One scheduled run. The scheduler's payload carries nothing the run needs.
+pub async fn handle(app: &App, now: OffsetDateTime) -> Result<RunReport, RunError> {
+    let report = run_cloudtrail_audit(
+        &app.reader,
+        &app.config.runner.regions,
+        &EVENT_NAMES,
+        &app.watermarks,
+        &app.notifier,
+        app.config.runner.overlap,
+        app.config.runner.first_lookback,
+        now,
+        || AssumeRoleAudit::new(app.config.rules.clone()).expect("validated at cold start"),
+    )
+    .await;
+    let failed = report.failed_regions();
+    if failed.is_empty() {
+        return Ok(report);
+    }
+    Err(RunError {
+        regions: failed
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        errors: failed
+            .iter()
+            .filter_map(|r| r.error.as_deref())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
