@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use snowkey_shared::keys::KeySize;
+use snowkey_shared::rotation::RotationConfig;
 
 /// SNS topic for "rotated" / "rotation failed" messages. Optional: without it nothing is published.
 pub const ENV_TOPIC_ARN: &str = "SNOWKEY_TOPIC_ARN";
@@ -38,7 +39,11 @@ pub struct Config {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     #[error("{name}={value:?} is not a valid {expected}")]
-    Invalid { name: &'static str, value: String, expected: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl Config {
@@ -50,14 +55,22 @@ impl Config {
     /// Reads through `lookup`, so tests need not mutate the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         // Empty values count as unset: SAM writes "" for an optional parameter left blank.
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let key_bits = match get(ENV_KEY_BITS) {
             None => KeySize::default(),
             Some(v) => v
                 .parse::<u32>()
                 .ok()
                 .and_then(|bits| KeySize::from_bits(bits).ok())
-                .ok_or(ConfigError::Invalid { name: ENV_KEY_BITS, value: v, expected: "key size (2048, 3072 or 4096)" })?,
+                .ok_or(ConfigError::Invalid {
+                    name: ENV_KEY_BITS,
+                    value: v,
+                    expected: "key size (2048, 3072 or 4096)",
+                })?,
         };
         Ok(Config {
             topic_arn: get(ENV_TOPIC_ARN),
@@ -65,9 +78,32 @@ impl Config {
             encrypt_keys: parse_bool(ENV_ENCRYPT_KEYS, get(ENV_ENCRYPT_KEYS))?,
             grace_mode: parse_bool(ENV_GRACE_MODE, get(ENV_GRACE_MODE))?,
             ssm_kms_key_id: get(ENV_SSM_KMS_KEY_ID),
-            test_retry: parse_seconds(ENV_TEST_RETRY_SECONDS, get(ENV_TEST_RETRY_SECONDS), 30, 0..=600)?,
-            snowflake_timeout: parse_seconds(ENV_SNOWFLAKE_TIMEOUT_SECONDS, get(ENV_SNOWFLAKE_TIMEOUT_SECONDS), 20, 1..=300)?,
+            test_retry: parse_seconds(
+                ENV_TEST_RETRY_SECONDS,
+                get(ENV_TEST_RETRY_SECONDS),
+                30,
+                0..=600,
+            )?,
+            snowflake_timeout: parse_seconds(
+                ENV_SNOWFLAKE_TIMEOUT_SECONDS,
+                get(ENV_SNOWFLAKE_TIMEOUT_SECONDS),
+                20,
+                1..=300,
+            )?,
         })
+    }
+}
+
+impl Config {
+    /// The domain's view of the settings.
+    pub fn rotation_config(&self) -> RotationConfig {
+        RotationConfig {
+            key_size: self.key_size,
+            encrypt_keys: self.encrypt_keys,
+            grace_mode: self.grace_mode,
+            test_retry: self.test_retry,
+            ..RotationConfig::default()
+        }
     }
 }
 
@@ -75,7 +111,11 @@ fn parse_bool(name: &'static str, value: Option<String>) -> Result<bool, ConfigE
     match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false" | "0" | "no") => Ok(false),
         Some("true" | "1" | "yes") => Ok(true),
-        Some(_) => Err(ConfigError::Invalid { name, value: value.unwrap_or_default(), expected: "boolean (true or false)" }),
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            value: value.unwrap_or_default(),
+            expected: "boolean (true or false)",
+        }),
     }
 }
 
@@ -85,10 +125,16 @@ fn parse_seconds(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<Duration, ConfigError> {
-    let Some(v) = value else { return Ok(Duration::from_secs(default)) };
+    let Some(v) = value else {
+        return Ok(Duration::from_secs(default));
+    };
     match v.parse::<u64>() {
         Ok(secs) if range.contains(&secs) => Ok(Duration::from_secs(secs)),
-        _ => Err(ConfigError::Invalid { name, value: v, expected: "number of seconds in the allowed range" }),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: v,
+            expected: "number of seconds in the allowed range",
+        }),
     }
 }
 
@@ -98,7 +144,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

@@ -142,7 +142,10 @@ impl fmt::Debug for RotationToken {
 /// [`SecretStore::get_value`], never an error, because the domain decides on it.
 pub trait SecretStore: Send + Sync {
     /// `DescribeSecret`.
-    fn describe(&self, secret_id: &str) -> impl Future<Output = Result<SecretDescription, AwsError>> + Send;
+    fn describe(
+        &self,
+        secret_id: &str,
+    ) -> impl Future<Output = Result<SecretDescription, AwsError>> + Send;
 
     /// `GetSecretValue`; `Ok(None)` when the selected version does not exist or has no value yet
     /// (`ResourceNotFoundException`).
@@ -223,18 +226,28 @@ pub trait KeyRegistry: Send + Sync {
     ) -> impl Future<Output = Result<(), SnowflakeError>> + Send;
 
     /// `SELECT CURRENT_USER()` — proves the connection's key authenticates.
-    fn current_user(&self, conn: &Connection) -> impl Future<Output = Result<String, SnowflakeError>> + Send;
+    fn current_user(
+        &self,
+        conn: &Connection,
+    ) -> impl Future<Output = Result<String, SnowflakeError>> + Send;
 }
 
 /// Where "rotated" / "rotation failed" messages go (SNS feeding AWS Chatbot).
 pub trait Notifier: Send + Sync {
-    fn publish(&self, notification: &Notification) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn publish(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// SSM Parameter Store mirror: `PutParameter(Type = SecureString, KeyId = <customer-managed key>,
 /// Overwrite = true)`. The KMS key is the adapter's configuration.
 pub trait KeyMirror: Send + Sync {
-    fn put_secure(&self, name: &str, value: &SecretText) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn put_secure(
+        &self,
+        name: &str,
+        value: &SecretText,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// Makes new key pairs. Production uses [`SystemKeyGenerator`]; tests may hand out pre-generated
@@ -272,8 +285,30 @@ impl KeyMirror for NoMirror {
     async fn put_secure(&self, name: &str, _value: &SecretText) -> Result<(), AwsError> {
         Err(AwsError::Other {
             operation: "PutParameter",
-            message: format!("parameter {name} requested by tag, but no SSM mirror (KMS key) is configured"),
+            message: format!(
+                "parameter {name} requested by tag, but no SSM mirror (KMS key) is configured"
+            ),
         })
+    }
+}
+
+/// An optional notifier: `None` (no topic configured) drops every message.
+impl<T: Notifier> Notifier for Option<T> {
+    async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
+        match self {
+            Some(inner) => inner.publish(notification).await,
+            None => NoNotifier.publish(notification).await,
+        }
+    }
+}
+
+/// An optional mirror: `None` (no KMS key configured) fails like [`NoMirror`].
+impl<T: KeyMirror> KeyMirror for Option<T> {
+    async fn put_secure(&self, name: &str, value: &SecretText) -> Result<(), AwsError> {
+        match self {
+            Some(inner) => inner.put_secure(name, value).await,
+            None => NoMirror.put_secure(name, value).await,
+        }
     }
 }
 
@@ -288,7 +323,13 @@ pub struct Ports<S, K, N = NoNotifier, M = NoMirror, G = SystemKeyGenerator> {
 
 impl<S, K, N, M> Ports<S, K, N, M, SystemKeyGenerator> {
     pub fn new(secrets: S, registry: K, notifier: N, mirror: M) -> Self {
-        Ports { secrets, registry, notifier, mirror, keygen: SystemKeyGenerator }
+        Ports {
+            secrets,
+            registry,
+            notifier,
+            mirror,
+            keygen: SystemKeyGenerator,
+        }
     }
 }
 

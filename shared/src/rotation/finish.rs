@@ -1,0 +1,255 @@
+//! finishSecret: move AWSCURRENT to the token, mirror the key to SSM, then promote in Snowflake.
+//!
+//! AWSCURRENT moves only once the pending key is registered, and the old key is removed only after
+//! the move, so the AWSCURRENT key authenticates at every instant. Each part is decided from observed
+//! state: a re-run after a crash anywhere (even after the move) completes the rest.
+
+use crate::keys::Fingerprint;
+use crate::snowflake::{Slot, UserKeySlots};
+
+use super::guards::{Ctx, Guard, PASSPHRASE_PARAMETER_SUFFIX, SecretOptions};
+use super::observe::{self, KnownKeys, Loaded};
+use super::{
+    Connection, KeyMirror, KeyRegistry, Ports, RotationConfig, RotationError, SecretStore,
+    SecretText, SetKeyOutcome, StepOutcome,
+};
+
+/// What a finished rotation did, for the "rotated" notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishReport {
+    pub user: String,
+    pub account: String,
+    pub old_fingerprint: Option<Fingerprint>,
+    pub new_fingerprint: Fingerprint,
+    pub slots: SlotOutcome,
+    /// Whether this invocation moved AWSCURRENT (false when a re-run found it already moved).
+    pub moved_current: bool,
+}
+
+/// Where the keys ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotOutcome {
+    /// The runbook's end state: the new key in `new_slot`, the other slot empty.
+    OnlyNewKey { new_slot: Slot },
+    /// Grace mode: the previous key stays valid in `previous_slot` until the next rotation.
+    PreviousKept { new_slot: Slot, previous_slot: Slot },
+}
+
+impl std::fmt::Display for SlotOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlotOutcome::OnlyNewKey { new_slot } => {
+                write!(
+                    f,
+                    "new key in {new_slot}, {} empty; the old key no longer authenticates",
+                    new_slot.other()
+                )
+            }
+            SlotOutcome::PreviousKept {
+                new_slot,
+                previous_slot,
+            } => {
+                write!(
+                    f,
+                    "new key in {new_slot}; previous key kept in {previous_slot} until the next rotation (grace mode)"
+                )
+            }
+        }
+    }
+}
+
+pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
+    ports: &Ports<S, K, N, M, G>,
+    config: &RotationConfig,
+    ctx: Ctx<'_>,
+    options: &SecretOptions,
+    guard: Guard,
+    token: &str,
+) -> Result<StepOutcome, RotationError> {
+    let (new, old_fp, moved_current) = match guard {
+        Guard::Proceed => {
+            let (new, old) = move_current(ports, ctx, token).await?;
+            (new, Some(old.fingerprint()), true)
+        }
+        Guard::AlreadyCurrent => {
+            let new = observe::load_current(&ports.secrets, ctx).await?;
+            (
+                new,
+                observe::previous_fingerprint(&ports.secrets, ctx).await?,
+                false,
+            )
+        }
+    };
+    if let Some(name) = &options.ssm_parameter {
+        mirror(ports, ctx, name, &new).await?;
+    }
+    let conn = observe::management_connection(ports, ctx, &new, "AWSCURRENT").await?;
+    let user = new.value.user.as_str();
+    let slots = ports
+        .registry
+        .describe_user(&conn, user)
+        .await
+        .map_err(|e| ctx.snowflake(e))?;
+    let new_fp = new.fingerprint();
+    if observe::slot_of(&slots, &new_fp).is_none() {
+        return Err(RotationError::CurrentNotRegistered {
+            secret: ctx.secret.to_string(),
+            step: ctx.step,
+            user: slots.name.clone(),
+            fingerprint: new_fp,
+        });
+    }
+    KnownKeys::new([new_fp.clone()])
+        .with_previous(old_fp.clone())
+        .check_slots(&ports.secrets, ctx, &slots)
+        .await?;
+    let outcome = if config.grace_mode {
+        keep_previous(&slots, &new_fp)
+    } else {
+        promote(ports, ctx, &conn, &slots, &new).await?
+    };
+    tracing::info!(secret = ctx.secret, step = %ctx.step, %outcome, moved_current, "rotation finished");
+    Ok(StepOutcome::Finished(FinishReport {
+        user: new.value.user.clone(),
+        account: new.value.account.clone(),
+        old_fingerprint: old_fp,
+        new_fingerprint: new_fp,
+        slots: outcome,
+        moved_current,
+    }))
+}
+
+/// Moves AWSCURRENT to the token once Snowflake lists the pending key. Returns (new, old) versions.
+async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    token: &str,
+) -> Result<(Loaded, Loaded), RotationError> {
+    let current = observe::load_current(&ports.secrets, ctx).await?;
+    let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
+    observe::same_identity(ctx, &current.value, &pending.value)?;
+    let conn = observe::management_connection(ports, ctx, &current, "AWSCURRENT").await?;
+    let slots = ports
+        .registry
+        .describe_user(&conn, &current.value.user)
+        .await
+        .map_err(|e| ctx.snowflake(e))?;
+    if observe::slot_of(&slots, &pending.fingerprint()).is_none() {
+        return Err(RotationError::PendingNotRegistered {
+            secret: ctx.secret.to_string(),
+            step: ctx.step,
+            user: slots.name.clone(),
+            fingerprint: pending.fingerprint(),
+        });
+    }
+    // Refuse before the move, so an unknown key stops the rotation with nothing changed.
+    KnownKeys::new([current.fingerprint(), pending.fingerprint()])
+        .check_slots(&ports.secrets, ctx, &slots)
+        .await?;
+    ports
+        .secrets
+        .move_current(ctx.secret, token, Some(&current.version_id))
+        .await
+        .map_err(|e| ctx.aws(e))?;
+    tracing::info!(secret = ctx.secret, step = %ctx.step, "moved AWSCURRENT to the new version");
+    Ok((pending, current))
+}
+
+/// SSM copy of the AWSCURRENT key (and passphrase), before the old key is removed from Snowflake.
+async fn mirror<S, K, N, M: KeyMirror, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    name: &str,
+    current: &Loaded,
+) -> Result<(), RotationError> {
+    let key_text = SecretText::new(current.value.private_key_text());
+    ports
+        .mirror
+        .put_secure(name, &key_text)
+        .await
+        .map_err(|e| ctx.aws(e))?;
+    if let Some(passphrase) = current.value.passphrase() {
+        let parameter = format!("{name}{PASSPHRASE_PARAMETER_SUFFIX}");
+        ports
+            .mirror
+            .put_secure(&parameter, &SecretText::new(passphrase.expose()))
+            .await
+            .map_err(|e| ctx.aws(e))?;
+    }
+    Ok(())
+}
+
+/// Grace mode: setSecret already put the new key beside the previous one; nothing to remove.
+fn keep_previous(slots: &UserKeySlots, new_fp: &Fingerprint) -> SlotOutcome {
+    let new_slot = observe::slot_of(slots, new_fp).unwrap_or(Slot::One);
+    match slots.fingerprint(new_slot.other()) {
+        Some(fp) if fp != new_fp => SlotOutcome::PreviousKept {
+            new_slot,
+            previous_slot: new_slot.other(),
+        },
+        _ => SlotOutcome::OnlyNewKey { new_slot },
+    }
+}
+
+/// The runbook: `SET RSA_PUBLIC_KEY = new`, then `UNSET RSA_PUBLIC_KEY_2`. If Snowflake refuses the
+/// same key in both slots, the old key's slot is unset instead and the new key stays in slot 2.
+async fn promote<S, K: KeyRegistry, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    conn: &Connection,
+    slots: &UserKeySlots,
+    new: &Loaded,
+) -> Result<SlotOutcome, RotationError> {
+    let user = new.value.user.as_str();
+    let new_fp = new.fingerprint();
+    let holds_new = |slot: Slot| slots.fingerprint(slot) == Some(&new_fp);
+    let unset = |slot: Slot| async move {
+        ports
+            .registry
+            .unset_key(conn, user, slot)
+            .await
+            .map_err(|e| ctx.snowflake(e))
+    };
+
+    let new_slot = if holds_new(Slot::One) {
+        Slot::One
+    } else {
+        // The new key is only in slot 2; slot 1 holds the old key or nothing.
+        match slots.fingerprint(Slot::One) {
+            None => Slot::Two,
+            Some(_) => match ports
+                .registry
+                .set_key(conn, user, Slot::One, &new.key.public_key())
+                .await
+                .map_err(|e| ctx.snowflake(e))?
+            {
+                SetKeyOutcome::Set => Slot::One,
+                SetKeyOutcome::RefusedAsDuplicate => {
+                    tracing::info!(secret = ctx.secret, step = %ctx.step, "duplicate key refused; keeping the new key in RSA_PUBLIC_KEY_2");
+                    unset(Slot::One).await?;
+                    return Ok(SlotOutcome::OnlyNewKey {
+                        new_slot: Slot::Two,
+                    });
+                }
+            },
+        }
+    };
+    // After a SET just now, slot 2 still holds the new key; otherwise it may hold the old one.
+    let other = new_slot.other();
+    if slots.fingerprint(other).is_some() {
+        unset(other).await?;
+    }
+    Ok(SlotOutcome::OnlyNewKey { new_slot })
+}
+
+impl FinishReport {
+    pub(super) fn stage_summary(&self) -> String {
+        format!(
+            "{} → {}",
+            self.old_fingerprint
+                .as_ref()
+                .map_or("(none)".to_string(), |f| f.to_string()),
+            self.new_fingerprint
+        )
+    }
+}

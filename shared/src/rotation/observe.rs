@@ -1,0 +1,248 @@
+//! Observing state: reading secret versions, logging in, and attributing the keys in Snowflake's
+//! slots to versions of this secret (invariant 5).
+
+use std::sync::Arc;
+
+use crate::keys::{Fingerprint, PrivateKey};
+use crate::snowflake::{Slot, UserKeySlots};
+
+use super::guards::Ctx;
+use super::secret_value::SecretValue;
+use super::{Connection, Ports, RotationError, SecretStore, Stage, VersionSelector};
+
+/// One version of this secret, validated, with its key read.
+pub struct Loaded {
+    pub version_id: String,
+    pub value: SecretValue,
+    pub key: Arc<PrivateKey>,
+}
+
+impl Loaded {
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.key.fingerprint()
+    }
+    /// Logging in as this version's user with this version's key.
+    pub fn connection(&self, ctx: Ctx<'_>, label: &str) -> Result<Connection, RotationError> {
+        let settings = self
+            .value
+            .connection_settings()
+            .map_err(|e| ctx.invalid(label, e))?;
+        Ok(Connection {
+            settings,
+            key: self.key.clone(),
+        })
+    }
+}
+
+/// Reads and fully validates a version; `Ok(None)` when it has no value.
+pub async fn load<S: SecretStore>(
+    secrets: &S,
+    ctx: Ctx<'_>,
+    selector: VersionSelector,
+    label: &str,
+) -> Result<Option<Loaded>, RotationError> {
+    let Some(stored) = secrets
+        .get_value(ctx.secret, &selector)
+        .await
+        .map_err(|e| ctx.aws(e))?
+    else {
+        return Ok(None);
+    };
+    let value = SecretValue::parse(stored.text.expose()).map_err(|e| ctx.invalid(label, e))?;
+    let key = value.private_key().map_err(|e| ctx.invalid(label, e))?;
+    Ok(Some(Loaded {
+        version_id: stored.version_id,
+        value,
+        key: Arc::new(key),
+    }))
+}
+
+pub async fn load_current<S: SecretStore>(
+    secrets: &S,
+    ctx: Ctx<'_>,
+) -> Result<Loaded, RotationError> {
+    load(
+        secrets,
+        ctx,
+        VersionSelector::Stage(Stage::Current),
+        "AWSCURRENT",
+    )
+    .await?
+    .ok_or_else(|| ctx.missing(Stage::Current))
+}
+
+pub async fn load_pending<S: SecretStore>(
+    secrets: &S,
+    ctx: Ctx<'_>,
+    token: &str,
+) -> Result<Loaded, RotationError> {
+    let selector = VersionSelector::VersionAtStage(token.to_string(), Stage::Pending);
+    load(secrets, ctx, selector, "AWSPENDING")
+        .await?
+        .ok_or_else(|| ctx.missing(Stage::Pending))
+}
+
+/// A rotation may replace the key, never who or where it logs in.
+pub fn same_identity(
+    ctx: Ctx<'_>,
+    current: &SecretValue,
+    pending: &SecretValue,
+) -> Result<(), RotationError> {
+    let changed = if current.account != pending.account {
+        Some("account")
+    } else if current.user != pending.user {
+        Some("user")
+    } else if current.admin_secret_arn != pending.admin_secret_arn {
+        Some("admin_secret_arn")
+    } else {
+        None
+    };
+    match changed {
+        Some(field) => Err(RotationError::IdentityChanged {
+            secret: ctx.secret.to_string(),
+            step: ctx.step,
+            field,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The connection that reads and changes the user's slots: the admin secret's user when the secret
+/// names one (admin mode), otherwise `subject` itself (self mode).
+pub async fn management_connection<S: SecretStore, K, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    subject: &Loaded,
+    label: &str,
+) -> Result<Connection, RotationError> {
+    let Some(admin_arn) = subject.value.admin_secret_arn.as_deref() else {
+        return subject.connection(ctx, label);
+    };
+    let admin_error = |cause: String| RotationError::AdminSecret {
+        secret: ctx.secret.to_string(),
+        step: ctx.step,
+        admin_secret: admin_arn.to_string(),
+        cause,
+    };
+    let stored = ports
+        .secrets
+        .get_value(admin_arn, &VersionSelector::Stage(Stage::Current))
+        .await
+        .map_err(|e| admin_error(e.to_string()))?
+        .ok_or_else(|| admin_error("it has no AWSCURRENT value".into()))?;
+    let admin = SecretValue::parse(stored.text.expose())
+        .map_err(|e| admin_error(format!("field `{}` {}", e.field, e.reason)))?;
+    let key = admin
+        .private_key()
+        .map_err(|e| admin_error(format!("field `{}`: {}", e.field, e.reason)))?;
+    let settings = admin
+        .connection_settings()
+        .map_err(|e| admin_error(format!("field `{}` {}", e.field, e.reason)))?;
+    let own_account = subject
+        .value
+        .connection_settings()
+        .map_err(|e| ctx.invalid(label, e))?
+        .account;
+    if settings.account != own_account {
+        return Err(admin_error(
+            "it is for a different Snowflake account".into(),
+        ));
+    }
+    Ok(Connection {
+        settings,
+        key: Arc::new(key),
+    })
+}
+
+/// Fingerprints this secret can vouch for. AWSPREVIOUS is read only when a slot holds a key that
+/// is neither of the others: it may be encrypted, and decrypting is slow.
+pub struct KnownKeys {
+    known: Vec<Fingerprint>,
+    previous_checked: bool,
+}
+
+impl KnownKeys {
+    pub fn new(known: impl IntoIterator<Item = Fingerprint>) -> Self {
+        KnownKeys {
+            known: known.into_iter().collect(),
+            previous_checked: false,
+        }
+    }
+
+    /// Adds the fingerprint of a version loaded elsewhere (e.g. the old AWSCURRENT that just became AWSPREVIOUS).
+    pub fn with_previous(mut self, previous: Option<Fingerprint>) -> Self {
+        self.known.extend(previous);
+        self.previous_checked = true;
+        self
+    }
+
+    async fn attributes<S: SecretStore>(
+        &mut self,
+        secrets: &S,
+        ctx: Ctx<'_>,
+        fp: &Fingerprint,
+    ) -> Result<bool, RotationError> {
+        if self.known.contains(fp) {
+            return Ok(true);
+        }
+        if !self.previous_checked {
+            self.previous_checked = true;
+            self.known.extend(previous_fingerprint(secrets, ctx).await?);
+        }
+        Ok(self.known.contains(fp))
+    }
+
+    /// Invariant 5: every key in the user's slots belongs to this secret, or nothing is touched.
+    pub async fn check_slots<S: SecretStore>(
+        &mut self,
+        secrets: &S,
+        ctx: Ctx<'_>,
+        slots: &UserKeySlots,
+    ) -> Result<(), RotationError> {
+        for slot in [Slot::One, Slot::Two] {
+            let Some(fp) = slots.fingerprint(slot) else {
+                continue;
+            };
+            if !self.attributes(secrets, ctx, fp).await? {
+                return Err(RotationError::UnattributedKey {
+                    secret: ctx.secret.to_string(),
+                    step: ctx.step,
+                    user: slots.name.clone(),
+                    slot,
+                    fingerprint: fp.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The AWSPREVIOUS key's fingerprint. A previous version that no longer parses vouches for nothing.
+pub async fn previous_fingerprint<S: SecretStore>(
+    secrets: &S,
+    ctx: Ctx<'_>,
+) -> Result<Option<Fingerprint>, RotationError> {
+    let selector = VersionSelector::Stage(Stage::Previous);
+    let Some(stored) = secrets
+        .get_value(ctx.secret, &selector)
+        .await
+        .map_err(|e| ctx.aws(e))?
+    else {
+        return Ok(None);
+    };
+    let fingerprint = SecretValue::parse(stored.text.expose())
+        .ok()
+        .and_then(|v| v.private_key().ok())
+        .map(|k| k.fingerprint());
+    if fingerprint.is_none() {
+        tracing::warn!(secret = ctx.secret, step = %ctx.step, "AWSPREVIOUS value is unreadable; its key cannot be attributed");
+    }
+    Ok(fingerprint)
+}
+
+/// The slot holding `fp`, slot 1 first.
+pub fn slot_of(slots: &UserKeySlots, fp: &Fingerprint) -> Option<Slot> {
+    [Slot::One, Slot::Two]
+        .into_iter()
+        .find(|s| slots.fingerprint(*s) == Some(fp))
+}
