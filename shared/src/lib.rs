@@ -7,6 +7,7 @@
 //! - [`aws`]: adapters for Secrets Manager, SSM, SNS, CloudTrail, KMS.
 
 pub mod audit;
+pub mod audit_runner;
 pub mod aws;
 pub mod keys;
 pub mod notify;
