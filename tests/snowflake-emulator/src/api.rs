@@ -118,10 +118,20 @@ async fn answer(
     headers: &HeaderMap,
     body: Option<Value>,
 ) -> hyper::Response<axum::body::Body> {
-    if !content_type_ok(headers, matches!(route, Route::Submit)) {
+    if !content_type_ok(headers) {
         return json(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &json!({"code": "391902", "message": "Unsupported Content-Type; use application/json."}),
+        );
+    }
+    let user_agent = headers
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().is_empty());
+    if !user_agent && shared.lock().options.require_user_agent {
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"code": "391903", "message": "User-Agent header is required."}),
         );
     }
     let authenticated = authenticate(&shared.lock(), headers);
@@ -182,14 +192,14 @@ fn fault_response(status: StatusCode) -> hyper::Response<axum::body::Body> {
     json(status, &body)
 }
 
-/// `application/json` (parameters allowed) is required on the submit; elsewhere a body type, if
-/// sent, must be JSON too (⚠ the docs require it on every operation; we are lenient on GET/cancel).
-fn content_type_ok(headers: &HeaderMap, required: bool) -> bool {
+/// A Content-Type, when sent, must be `application/json` (parameters allowed); without one the
+/// body is taken as JSON (sqlapi.yaml, 415).
+fn content_type_ok(headers: &HeaderMap) -> bool {
     match headers
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
     {
-        None => !required,
+        None => true,
         Some(v) => v
             .split(';')
             .next()
@@ -226,10 +236,11 @@ fn authenticate(
     let token_type = headers
         .get("x-snowflake-authorization-token-type")
         .and_then(|v| v.to_str().ok());
-    // Absent: Snowflake examines the token; a JWT is taken as KEYPAIR_JWT.
+    // Absent: Snowflake examines the token; a JWT is taken as KEYPAIR_JWT (unless the option
+    // follows sqlapi.yaml's "OAUTH is assumed").
     let keypair = match token_type {
         Some(t) => t.eq_ignore_ascii_case("KEYPAIR_JWT"),
-        None => token.split('.').count() == 3,
+        None => !state.options.require_token_type_header && token.split('.').count() == 3,
     };
     if !keypair {
         let body = json!({"code": "390303", "message": format!("Invalid OAuth access token. [{incident}]")});

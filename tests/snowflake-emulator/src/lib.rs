@@ -14,6 +14,7 @@ mod server;
 mod sql;
 mod state;
 mod statements;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
-    /// Lowercase Snowflake type as the SQL API reports it: `text`, `fixed`, `boolean`, `timestamp_ltz`.
+    /// Lowercase Snowflake type as the SQL API reports it: `text`, `timestamp_ltz`.
     pub kind: &'static str,
     pub nullable: bool,
 }
@@ -16,14 +16,6 @@ impl Column {
         Self {
             name: name.into(),
             kind: "text",
-            nullable: true,
-        }
-    }
-
-    pub fn boolean(name: &str) -> Self {
-        Self {
-            name: name.into(),
-            kind: "boolean",
             nullable: true,
         }
     }

@@ -90,6 +90,14 @@ pub struct Options {
     pub clock_skew_secs: u64,
     /// How long a `hang` fault holds a request before dropping the connection.
     pub hang_ms: u64,
+    /// ⚠ sqlapi.yaml marks `User-Agent` required; the community saw 391903 without it.
+    pub require_user_agent: bool,
+    /// ⚠ sqlapi.yaml: without `X-Snowflake-Authorization-Token-Type` "OAUTH is assumed"; the
+    /// current docs say the token is examined (the default here). true refuses its absence.
+    pub require_token_type_header: bool,
+    /// ⚠ The docs only promise no re-execution for a statement that already succeeded. true: a
+    /// `retry=true` resubmission of a still-running statement returns it; false: runs again.
+    pub dedupe_running_retries: bool,
 }
 
 impl Default for Options {
@@ -102,6 +110,9 @@ impl Default for Options {
             rows_per_partition: 1000,
             clock_skew_secs: 60,
             hang_ms: 120_000,
+            require_user_agent: true,
+            require_token_type_header: false,
+            dedupe_running_retries: true,
         }
     }
 }

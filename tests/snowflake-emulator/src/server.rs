@@ -80,6 +80,24 @@ pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     response
 }
 
+/// A JSON body sent gzip-compressed with `Content-Encoding: gzip`, whatever the client accepts.
+pub fn gzip_json(status: StatusCode, body: &Value) -> Response<Body> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let compressed = encoder
+        .write_all(body.to_string().as_bytes())
+        .and_then(|()| encoder.finish());
+    match compressed {
+        Ok(bytes) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(Body::from(bytes))
+            .unwrap_or_default(),
+        Err(_) => json(status, body),
+    }
+}
+
 pub fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;

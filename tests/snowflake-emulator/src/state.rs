@@ -212,6 +212,14 @@ impl State {
         })
     }
 
+    /// Whether `role` holds any privilege on the user named `target`.
+    pub fn role_has_any(&self, role: &str, target: &str) -> bool {
+        self.roles
+            .iter()
+            .filter(|r| r.name == role)
+            .any(|r| r.grants.iter().any(|g| g.on_user == target))
+    }
+
     /// OWNERSHIP or MPAM: what changing a user's keys takes, on oneself too.
     pub fn may_modify_keys(&self, role: &str, target: &str) -> bool {
         self.role_has(role, &[OWNERSHIP, MPAM], target)

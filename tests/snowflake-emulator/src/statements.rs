@@ -14,7 +14,7 @@ use crate::api::ExchangeParts;
 use crate::batch::{desired_statement_count, run_batch};
 use crate::exec::Session;
 use crate::results::Envelope;
-use crate::server::json;
+use crate::server::{gzip_json, json};
 use crate::sql::{SqlError, parse_batch};
 use crate::state::{Outcome, StatementRecord};
 
@@ -78,7 +78,11 @@ pub async fn submit(
             && let Some(handle) = state.request_ids.get(id).cloned()
             && let Some(record) = state.statements.get(&handle)
             && record.owner == user
-            && matches!(record.outcome, Outcome::Succeeded(_) | Outcome::Running)
+            && match record.outcome {
+                Outcome::Succeeded(_) => true,
+                Outcome::Running => state.options.dedupe_running_retries,
+                Outcome::Failed(_) | Outcome::Canceled => false,
+            }
         {
             ex.log.statement_handle = Some(handle.clone());
             return render(&handle, record, async_requested);
@@ -251,7 +255,8 @@ pub fn status(
     match (&record.outcome, partition) {
         (Outcome::Succeeded(rs), Some(p)) if p > 0 => {
             match rs.partition_json(p, record.rows_per_partition, record.nulls_as_text) {
-                Some(body) => json(StatusCode::OK, &body),
+                // handling-responses: later partitions come gzip-compressed, without metadata.
+                Some(body) => gzip_json(StatusCode::OK, &body),
                 // ⚠ Snowflake's answer for a partition past the end is undocumented.
                 None => json(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -32,7 +32,7 @@ pub fn keys() -> &'static [TestKey; 3] {
     KEYS.get_or_init(|| std::array::from_fn(|_| make_key()))
 }
 
-fn make_key() -> TestKey {
+pub fn make_key() -> TestKey {
     let pair = KeyPair::generate(KeySize::Rsa2048).expect("generate RSA-2048");
     let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).expect("pkcs8");
     let spki =
@@ -171,6 +171,7 @@ pub async fn start() -> Emulator {
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
+        .user_agent("emulator-tests/1.0")
         .build()
         .unwrap()
 }
@@ -224,9 +225,23 @@ pub async fn get(emu: &Emulator, token: &str, path: &str) -> (u16, Value) {
     read(response).await
 }
 
+/// Reads status and JSON body, inflating a gzip body as a correct client must (later partitions).
 pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    use std::io::Read as _;
     let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
+    let gzip = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
+    let bytes = response.bytes().await.expect("body");
+    let mut text = String::new();
+    if gzip {
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .expect("gzip body");
+    } else {
+        text = String::from_utf8_lossy(&bytes).into_owned();
+    }
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
