@@ -19,7 +19,9 @@ pub const SNS_MAX_MESSAGE_BYTES: usize = 262_144;
 ///
 /// Serialised (JSON config, SNS attribute) as the upper-case name, e.g. `"HIGH"`; lower-case and
 /// capitalised spellings are accepted when reading configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     #[serde(alias = "info", alias = "Info")]
@@ -74,7 +76,9 @@ impl std::str::FromStr for Severity {
             "MEDIUM" => Ok(Severity::Medium),
             "HIGH" => Ok(Severity::High),
             "CRITICAL" => Ok(Severity::Critical),
-            _ => Err(format!("unknown severity {s:?}; expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL")),
+            _ => Err(format!(
+                "unknown severity {s:?}; expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL"
+            )),
         }
     }
 }
@@ -98,7 +102,11 @@ pub struct Notification {
 
 impl Notification {
     /// A notification with only the required parts; fill the rest with struct-update syntax.
-    pub fn new(severity: Severity, event_type: impl Into<String>, title: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        event_type: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
         Notification {
             title: title.into(),
             description: String::new(),
@@ -117,8 +125,11 @@ impl Notification {
     /// The SNS message body Chatbot understands. Empty optional fields are left out;
     /// `additionalContext.severity` is added unless the caller set it.
     pub fn to_chatbot_json(&self) -> String {
-        let mut context: BTreeMap<&str, &str> =
-            self.additional_context.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut context: BTreeMap<&str, &str> = self
+            .additional_context
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         context.entry("severity").or_insert(self.severity.as_str());
         let body = ChatbotMessage {
             version: "1.0",
@@ -145,7 +156,11 @@ impl Notification {
     /// The SNS message attributes this notification is published with: `severity` plus `attributes`
     /// (an explicit `severity` in `attributes` is ignored so filter policies see one truth).
     pub fn message_attributes(&self) -> BTreeMap<&str, &str> {
-        let mut attrs: BTreeMap<&str, &str> = self.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut attrs: BTreeMap<&str, &str> = self
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         attrs.insert("severity", self.severity.as_str());
         attrs
     }
@@ -158,7 +173,11 @@ impl Notification {
 
 /// Size of a body plus String message attributes as SNS measures it.
 pub fn sns_size_of(body: &str, attributes: &BTreeMap<&str, &str>) -> usize {
-    body.len() + attributes.iter().map(|(k, v)| k.len() + "String".len() + v.len()).sum::<usize>()
+    body.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum::<usize>()
 }
 
 #[derive(Serialize)]
@@ -202,11 +221,16 @@ mod tests {
 
     #[test]
     fn chatbot_json_has_required_fields_and_severity() {
-        let mut n = Notification::new(Severity::High, "snowkey.audit.finding", "Secret read by a human");
+        let mut n = Notification::new(
+            Severity::High,
+            "snowkey.audit.finding",
+            "Secret read by a human",
+        );
         n.description = "*alice* read `snowflake/svc_dlt`".into();
         n.next_steps = vec!["Ask alice why".into()];
         n.thread_id = Some("secret-reader/alice".into());
-        n.attributes.insert("rule".into(), "secret.human-reader".into());
+        n.attributes
+            .insert("rule".into(), "secret.human-reader".into());
         let v: serde_json::Value = serde_json::from_str(&n.to_chatbot_json()).unwrap();
         assert_eq!(v["version"], "1.0");
         assert_eq!(v["source"], "custom");
@@ -224,7 +248,10 @@ mod tests {
     fn severity_reads_any_case_and_orders() {
         let s: Severity = serde_json::from_str("\"high\"").unwrap();
         assert_eq!(s, Severity::High);
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"CRITICAL\"");
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).unwrap(),
+            "\"CRITICAL\""
+        );
         assert!(Severity::Info < Severity::Critical);
         assert_eq!("medium".parse::<Severity>().unwrap(), Severity::Medium);
         assert!("urgent".parse::<Severity>().is_err());
@@ -233,6 +260,9 @@ mod tests {
     #[test]
     fn sns_size_counts_attributes() {
         let n = Notification::new(Severity::Low, "t", "x");
-        assert_eq!(n.sns_size(), n.to_chatbot_json().len() + "severity".len() + "String".len() + "LOW".len());
+        assert_eq!(
+            n.sns_size(),
+            n.to_chatbot_json().len() + "severity".len() + "String".len() + "LOW".len()
+        );
     }
 }

@@ -4,17 +4,27 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     #[error("{operation} failed: {code}: {message}")]
-    Service { operation: &'static str, code: String, message: String },
+    Service {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
     #[error("{operation} failed: {message}")]
-    Other { operation: &'static str, message: String },
+    Other {
+        operation: &'static str,
+        message: String,
+    },
 }
 
 impl AwsError {
     /// Classifies an SDK error by its service error code (e.g. `ResourceNotFoundException`).
-    pub fn from_sdk<E, R>(operation: &'static str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(
+        operation: &'static str,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         match err.as_service_error() {
             Some(service) => AwsError::Service {
@@ -22,7 +32,10 @@ impl AwsError {
                 code: service.code().unwrap_or("Unknown").to_string(),
                 message: service.message().unwrap_or_default().to_string(),
             },
-            None => AwsError::Other { operation, message: describe_chain(&err) },
+            None => AwsError::Other {
+                operation,
+                message: describe_chain(&err),
+            },
         }
     }
 

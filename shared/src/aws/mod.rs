@@ -4,8 +4,14 @@
 pub mod cloudtrail;
 pub mod config;
 mod error;
+pub mod kms;
 pub mod secrets_manager;
 pub mod sns;
 pub mod ssm;
+pub mod watermark;
 
 pub use error::AwsError;
+pub use kms::{KmsKeyError, verify_customer_managed_key};
+pub use secrets_manager::SecretsManagerStore;
+pub use sns::SnsPublisher;
+pub use ssm::SsmMirror;

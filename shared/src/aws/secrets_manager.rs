@@ -1,13 +1,14 @@
-//! Adapter: AWS Secrets Manager, the calls a rotation function makes and nothing else.
+//! Adapter: AWS Secrets Manager as the rotation's [`SecretStore`], the calls a rotation function
+//! makes and nothing else.
 //!
-//! Secret strings come back in [`zeroize::Zeroizing`] buffers and never appear in an error: the SDK's
-//! own `Debug` of `GetSecretValueOutput` redacts them, and [`AwsError`] carries only codes and messages.
-
-use std::collections::BTreeMap;
-
-use zeroize::Zeroizing;
+//! Secret strings come back as [`SecretText`] and never appear in an error: the SDK's own `Debug`
+//! of `GetSecretValueOutput` redacts them, and [`AwsError`] carries only codes and messages.
 
 use super::AwsError;
+use crate::keys::Passphrase;
+use crate::rotation::{
+    RotationToken, SecretDescription, SecretStore, SecretText, StoredVersion, VersionSelector,
+};
 
 /// Characters a generated passphrase never contains. Consumers paste the passphrase into shells,
 /// YAML, JSON, `.env` files, JDBC URLs and Kafka properties; each of these has its own quoting, so
@@ -17,59 +18,75 @@ pub const PASSPHRASE_EXCLUDED_CHARACTERS: &str = "\"'`\\$/@:;%&|<>(){}[]!#?*~^=,
 /// Length of generated passphrases.
 pub const PASSPHRASE_LENGTH: i64 = 40;
 
-/// What `DescribeSecret` says about a secret, reduced to what rotation needs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Description {
-    pub arn: String,
-    pub name: String,
-    /// `false` when the service omits the field (rotation never configured).
-    pub rotation_enabled: bool,
-    /// Version id -> its staging labels.
-    pub versions: BTreeMap<String, Vec<String>>,
-    pub tags: BTreeMap<String, String>,
-}
+const NOT_FOUND: &str = "ResourceNotFoundException";
 
-/// One Secrets Manager client, built once per cold start.
+/// Secrets Manager over one SDK client, built once per cold start.
 #[derive(Debug, Clone)]
-pub struct SecretsManager {
+pub struct SecretsManagerStore {
     client: aws_sdk_secretsmanager::Client,
 }
 
-impl SecretsManager {
+impl SecretsManagerStore {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        SecretsManager { client }
+        SecretsManagerStore { client }
     }
 
-    /// `DescribeSecret`: rotation flag, version stages and tags.
-    pub async fn describe(&self, secret_id: &str) -> Result<Description, AwsError> {
+    /// The underlying client (tests and the CLI reuse it for calls rotation does not make).
+    pub fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        &self.client
+    }
+}
+
+impl SecretStore for SecretsManagerStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, AwsError> {
         const OP: &str = "DescribeSecret";
-        let out = self.client.describe_secret().secret_id(secret_id).send().await.map_err(|e| AwsError::from_sdk(OP, e))?;
-        Ok(Description {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(SecretDescription {
             arn: out.arn().unwrap_or_default().to_string(),
             name: out.name().unwrap_or_default().to_string(),
             rotation_enabled: out.rotation_enabled().unwrap_or(false),
             versions: out
                 .version_ids_to_stages()
-                .map(|m| m.iter().map(|(id, stages)| (id.clone(), stages.clone())).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(id, stages)| (id.clone(), stages.clone()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             tags: out
                 .tags()
                 .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
                 .collect(),
         })
     }
 
-    /// `GetSecretValue` by version id and/or stage. `Ok(None)` when that version has no value yet
-    /// (the empty `AWSPENDING` version Secrets Manager creates before createSecret) or the stage is
-    /// attached to no version.
-    pub async fn get_string(
+    async fn get_value(
         &self,
         secret_id: &str,
-        version_id: Option<&str>,
-        stage: Option<&str>,
-    ) -> Result<Option<Zeroizing<String>>, AwsError> {
+        selector: &VersionSelector,
+    ) -> Result<Option<StoredVersion>, AwsError> {
         const OP: &str = "GetSecretValue";
+        // A version asked for at a stage is read by id and its labels checked here: Secrets Manager
+        // answers InvalidRequestException (not "not found") when the version lacks the label.
+        let (version_id, stage, required_stage) = match selector {
+            VersionSelector::Stage(stage) => (None, Some(stage.as_str()), None),
+            VersionSelector::Version(id) => (Some(id.as_str()), None, None),
+            VersionSelector::VersionAtStage(id, stage) => {
+                (Some(id.as_str()), None, Some(stage.as_str()))
+            }
+        };
         let result = self
             .client
             .get_secret_value()
@@ -78,48 +95,66 @@ impl SecretsManager {
             .set_version_stage(stage.map(str::to_string))
             .send()
             .await;
-        match result {
-            Ok(out) => match out.secret_string {
-                Some(s) => Ok(Some(Zeroizing::new(s))),
-                None if out.secret_binary.is_some() => Err(AwsError::Other {
-                    operation: OP,
-                    message: format!("secret {secret_id} holds a binary value; a JSON string is required"),
-                }),
-                None => Ok(None),
-            },
+        let out = match result {
+            Ok(out) => out,
             Err(e) => {
                 let err = AwsError::from_sdk(OP, e);
-                if err.code() == Some("ResourceNotFoundException") { Ok(None) } else { Err(err) }
+                return if err.code() == Some(NOT_FOUND) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
             }
+        };
+        let version_id = out.version_id().unwrap_or_default().to_string();
+        let stages = out.version_stages().to_vec();
+        if required_stage.is_some_and(|required| !stages.iter().any(|s| s == required)) {
+            return Ok(None);
+        }
+        match out.secret_string {
+            Some(text) => Ok(Some(StoredVersion {
+                version_id,
+                stages,
+                text: SecretText::new(text),
+            })),
+            None if out.secret_binary.is_some() => Err(AwsError::Other {
+                operation: OP,
+                message: format!(
+                    "secret {secret_id} version {version_id} holds a binary value; a JSON string is required"
+                ),
+            }),
+            // A version without a value (AWS answers ResourceNotFound here; some emulators do not).
+            None => Ok(None),
         }
     }
 
-    /// `PutSecretValue` with the rotation's token as `ClientRequestToken` and stage `AWSPENDING`.
-    /// Idempotent on the service side: the same token and value succeed again.
-    pub async fn put_pending(
+    async fn put_pending(
         &self,
         secret_id: &str,
         token: &str,
-        secret_string: &str,
-        rotation_token: Option<&str>,
+        value: &SecretText,
+        rotation_token: Option<&RotationToken>,
     ) -> Result<(), AwsError> {
         const OP: &str = "PutSecretValue";
         self.client
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
-            .secret_string(secret_string)
+            .secret_string(value.expose())
             .version_stages("AWSPENDING")
-            .set_rotation_token(rotation_token.map(str::to_string))
+            .set_rotation_token(rotation_token.map(|t| t.expose().to_string()))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
         Ok(())
     }
 
-    /// `UpdateSecretVersionStage` moving `AWSCURRENT` to `to_version`; Secrets Manager then labels
-    /// `from_version` `AWSPREVIOUS`.
-    pub async fn move_current(&self, secret_id: &str, to_version: &str, from_version: Option<&str>) -> Result<(), AwsError> {
+    async fn move_current(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), AwsError> {
         const OP: &str = "UpdateSecretVersionStage";
         self.client
             .update_secret_version_stage()
@@ -133,8 +168,7 @@ impl SecretsManager {
         Ok(())
     }
 
-    /// `GetRandomPassword` without characters that need quoting anywhere a consumer puts it.
-    pub async fn random_password(&self) -> Result<Zeroizing<String>, AwsError> {
+    async fn random_passphrase(&self) -> Result<Passphrase, AwsError> {
         const OP: &str = "GetRandomPassword";
         let out = self
             .client
@@ -146,8 +180,12 @@ impl SecretsManager {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
-        out.random_password
-            .map(Zeroizing::new)
-            .ok_or(AwsError::Other { operation: OP, message: "the response carried no password".to_string() })
+        match out.random_password {
+            Some(password) if !password.is_empty() => Ok(Passphrase::new(password)),
+            _ => Err(AwsError::Other {
+                operation: OP,
+                message: "the response carried no password".to_string(),
+            }),
+        }
     }
 }

@@ -6,4 +6,4 @@
 
 mod moto;
 
-pub use moto::{Moto, moto, repo_root, venv_bin};
+pub use moto::{Moto, MotoError, moto, repo_root, try_moto, venv_bin};
