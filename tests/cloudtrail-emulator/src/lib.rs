@@ -43,6 +43,21 @@ pub struct Config {
     pub retention: time::Duration,
     /// Records to seed, by region.
     pub records: Vec<(String, Vec<Value>)>,
+    /// Which request parameters a NextToken is bound to. Default: all of them.
+    pub token_binding: TokenBinding,
+    /// How long a NextToken stays valid; `None` (the default): as long as the emulator runs.
+    pub token_lifetime: Option<std::time::Duration>,
+}
+
+/// The parameters a NextToken must be resent with. AWS says "the same parameters"; whether a changed
+/// `MaxResults` counts is not documented (⚠), so both readings are available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenBinding {
+    /// Every parameter, `MaxResults` included (the strict reading).
+    #[default]
+    AllParameters,
+    /// Everything but `MaxResults`: the page size may change between pages.
+    IgnoreMaxResults,
 }
 
 impl Default for Config {
@@ -52,6 +67,8 @@ impl Default for Config {
             rate_limit: Some(RateLimit::CLOUDTRAIL),
             retention: time::Duration::days(90),
             records: Vec::new(),
+            token_binding: TokenBinding::default(),
+            token_lifetime: None,
         }
     }
 }
@@ -59,6 +76,16 @@ impl Default for Config {
 impl Config {
     pub fn with_records(mut self, region: impl Into<String>, records: Vec<Value>) -> Self {
         self.records.push((region.into(), records));
+        self
+    }
+
+    pub fn with_token_binding(mut self, token_binding: TokenBinding) -> Self {
+        self.token_binding = token_binding;
+        self
+    }
+
+    pub fn with_token_lifetime(mut self, lifetime: Option<std::time::Duration>) -> Self {
+        self.token_lifetime = lifetime;
         self
     }
 
@@ -75,6 +102,9 @@ pub enum Fault {
     InternalError,
     /// HTTP 400 `ThrottlingException`, as if the rate limit had been hit.
     Throttle,
+    /// A valid answer with no events but a NextToken to the events that would have come: AWS only
+    /// promises that a missing NextToken means the end, not that a page is full.
+    EmptyPage,
 }
 
 /// One request as the emulator saw and answered it.
@@ -106,7 +136,7 @@ impl Emulator {
     /// Binds 127.0.0.1:`config.port` and serves until `shutdown()` or drop.
     /// Panics if a seeded record is unusable (no `eventID` / `eventTime`), as `add_records` does.
     pub async fn start(config: Config) -> std::io::Result<Emulator> {
-        let mut state = EmulatorState::new(config.rate_limit, config.retention);
+        let mut state = EmulatorState::new(&config);
         for (region, records) in &config.records {
             state.insert(
                 region,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::TokenBinding;
 use crate::store::{AttributeKey, Category, Query, StoredEvent};
 
 /// A modeled service error: the `__type` code and its message, answered with HTTP 400.
@@ -44,7 +45,7 @@ pub(crate) struct LookupAttribute {
 pub(crate) struct ValidLookup {
     pub query: Query,
     pub limit: usize,
-    /// Every parameter except NextToken and MaxResults, canonically encoded, plus the region.
+    /// Every parameter except NextToken (and MaxResults, if so configured), encoded, plus the region.
     pub binding: String,
 }
 
@@ -56,6 +57,7 @@ pub(crate) fn validate(
     region: &str,
     now: OffsetDateTime,
     retention: Duration,
+    token_binding: TokenBinding,
 ) -> Result<ValidLookup, ServiceError> {
     let attrs = req.lookup_attributes.as_deref().unwrap_or_default();
     if attrs.len() > 1 {
@@ -80,11 +82,11 @@ pub(crate) fn validate(
             let value = attr
                 .attribute_value
                 .clone()
-                .filter(|v| (1..=2000).contains(&v.len()))
+                .filter(|v| (1..=2000).contains(&weighted_length(v)))
                 .ok_or_else(|| {
                     ServiceError::new(
                         "InvalidLookupAttributesException",
-                        "The lookup attribute value must be 1 to 2000 characters.",
+                        "The lookup attribute value must be 1 to 2000 characters ('_', ' ', ',' and newline count twice).",
                     )
                 })?;
             Some((key, value))
@@ -102,6 +104,18 @@ pub(crate) fn validate(
             ));
         }
     };
+    if category == Category::Insight
+        && let Some((key, _)) = &attribute
+        && !matches!(
+            key,
+            AttributeKey::EventId | AttributeKey::EventName | AttributeKey::EventSource
+        )
+    {
+        return Err(ServiceError::new(
+            "InvalidLookupAttributesException",
+            "Insights events can be looked up by EventId, EventName or EventSource only.",
+        ));
+    }
     let limit = match req.max_results {
         None => MAX_RESULTS,
         Some(n) if (1..=MAX_RESULTS).contains(&n) => n,
@@ -129,12 +143,17 @@ pub(crate) fn validate(
         category,
         attribute,
     };
+    let bound_max_results = match token_binding {
+        TokenBinding::AllParameters => req.max_results,
+        TokenBinding::IgnoreMaxResults => None,
+    };
     let binding = serde_json::json!([
         region,
         attrs,
         req.start_time,
         req.end_time,
-        req.event_category
+        req.event_category,
+        bound_max_results
     ])
     .to_string();
     Ok(ValidLookup {
@@ -142,6 +161,21 @@ pub(crate) fn validate(
         limit: limit as usize,
         binding,
     })
+}
+
+/// The attribute value length as CloudTrail counts it: characters, with '_', ' ', ',' and '\n'
+/// counting twice (botocore's model of `LookupAttribute.AttributeValue`).
+fn weighted_length(value: &str) -> usize {
+    value
+        .chars()
+        .map(|c| {
+            if matches!(c, '_' | ' ' | ',' | '\n') {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// Epoch seconds (float on the wire) to nanoseconds, at microsecond precision so a bound the client

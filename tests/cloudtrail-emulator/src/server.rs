@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 use crate::lookup::{self, LookupEventsRequest, LookupEventsResponse, ServiceError, WireEvent};
 use crate::store::{RegionHistory, SortKey, StoredEvent};
 use crate::throttle::{RateLimit, TokenBucket};
-use crate::{Fault, RecordedRequest};
+use crate::{Config, Fault, RecordedRequest, TokenBinding};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const TARGETS: [&str; 2] = [
@@ -24,7 +24,9 @@ const TARGETS: [&str; 2] = [
 /// What a NextToken stands for: the parameters it was issued for and where the next page starts.
 struct IssuedToken {
     binding: String,
-    resume_after: SortKey,
+    /// `None`: from the newest matching event (a token after an empty first page).
+    resume_after: Option<SortKey>,
+    issued: Instant,
 }
 
 pub(crate) struct EmulatorState {
@@ -35,20 +37,24 @@ pub(crate) struct EmulatorState {
     pub log: Vec<RecordedRequest>,
     rate_limit: Option<RateLimit>,
     retention: Duration,
+    token_binding: TokenBinding,
+    token_lifetime: Option<std::time::Duration>,
 }
 
 pub(crate) type Shared = Arc<Mutex<EmulatorState>>;
 
 impl EmulatorState {
-    pub(crate) fn new(rate_limit: Option<RateLimit>, retention: Duration) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         EmulatorState {
             histories: HashMap::new(),
             buckets: HashMap::new(),
             tokens: HashMap::new(),
             faults: VecDeque::new(),
             log: Vec::new(),
-            rate_limit,
-            retention,
+            rate_limit: config.rate_limit,
+            retention: config.retention,
+            token_binding: config.token_binding,
+            token_lifetime: config.token_lifetime,
         }
     }
 
@@ -68,20 +74,39 @@ impl EmulatorState {
             .try_take(now)
     }
 
-    fn lookup(&mut self, region: &str, body: &[u8]) -> Result<LookupEventsResponse, ServiceError> {
+    fn lookup(
+        &mut self,
+        region: &str,
+        body: &[u8],
+        empty_page: bool,
+    ) -> Result<LookupEventsResponse, ServiceError> {
         let req: LookupEventsRequest = serde_json::from_slice(body).map_err(|e| {
             ServiceError::new(
                 "SerializationException",
                 format!("Cannot read the request: {e}"),
             )
         })?;
-        let valid = lookup::validate(&req, region, OffsetDateTime::now_utc(), self.retention)?;
+        let valid = lookup::validate(
+            &req,
+            region,
+            OffsetDateTime::now_utc(),
+            self.retention,
+            self.token_binding,
+        )?;
         let resume_after = match &req.next_token {
             None => None,
             Some(token) => match self.tokens.get(token) {
-                Some(issued) if issued.binding == valid.binding => {
-                    Some(issued.resume_after.clone())
+                Some(issued)
+                    if self
+                        .token_lifetime
+                        .is_some_and(|lifetime| issued.issued.elapsed() >= lifetime) =>
+                {
+                    return Err(ServiceError::new(
+                        "InvalidNextTokenException",
+                        "The NextToken has expired.",
+                    ));
                 }
+                Some(issued) if issued.binding == valid.binding => issued.resume_after.clone(),
                 Some(_) => {
                     return Err(ServiceError::new(
                         "InvalidNextTokenException",
@@ -96,12 +121,15 @@ impl EmulatorState {
                 }
             },
         };
-        let page = self
-            .histories
-            .get(region)
-            .map(|h| h.page(&valid.query, resume_after.as_ref(), valid.limit));
-        let (events, resume_after) =
-            page.map_or((Vec::new(), None), |p| (p.events, p.resume_after));
+        let (events, resume_after) = if empty_page {
+            (Vec::new(), Some(resume_after))
+        } else {
+            let page = self
+                .histories
+                .get(region)
+                .map(|h| h.page(&valid.query, resume_after.as_ref(), valid.limit));
+            page.map_or((Vec::new(), None), |p| (p.events, p.resume_after.map(Some)))
+        };
         let next_token = resume_after.map(|resume_after| {
             let token = uuid::Uuid::new_v4().simple().to_string();
             self.tokens.insert(
@@ -109,6 +137,7 @@ impl EmulatorState {
                 IssuedToken {
                     binding: valid.binding,
                     resume_after,
+                    issued: Instant::now(),
                 },
             );
             token
@@ -195,18 +224,19 @@ pub(crate) async fn handle(
                 ServiceError::new("UnknownOperationException", message),
             ));
         }
-        match emu.faults.pop_front() {
+        let fault = emu.faults.pop_front();
+        match fault {
             Some(Fault::InternalError) => {
                 let err = ServiceError::new("InternalFailure", "Injected internal failure.");
                 return Err((StatusCode::INTERNAL_SERVER_ERROR, err));
             }
             Some(Fault::Throttle) => return Err((StatusCode::BAD_REQUEST, throttled())),
-            None => {}
+            Some(Fault::EmptyPage) | None => {}
         }
         if !emu.admit(&region) {
             return Err((StatusCode::BAD_REQUEST, throttled()));
         }
-        emu.lookup(&region, &body)
+        emu.lookup(&region, &body, fault == Some(Fault::EmptyPage))
             .map_err(|e| (StatusCode::BAD_REQUEST, e))
     })();
     let response = match result {
@@ -229,21 +259,34 @@ fn throttled() -> ServiceError {
     ServiceError::new("ThrottlingException", "Rate exceeded")
 }
 
-/// awsJson1_1 error: `{"__type": CODE, "message": ...}` plus `x-amzn-ErrorType: CODE`.
+/// awsJson1_1 error as Coral services send it: `__type` is the shape id (`namespace#Name`) and
+/// `x-amzn-ErrorType` is `Name:url`; clients keep only the name (smithy awsJson1_1 spec). CloudTrail's
+/// own exceptions say `Message`, the framework's (throttling, serialization) `message`.
 fn error_response(status: StatusCode, err: &ServiceError) -> Response {
-    let body = serde_json::json!({"__type": err.code, "message": err.message}).to_string();
-    (
+    let (namespace, message_key) = match err.code {
+        "ThrottlingException" => ("com.amazon.coral.availability", "message"),
+        code if code.starts_with("Invalid")
+            || code == "OperationNotPermittedException"
+            || code == "UnsupportedOperationException" =>
+        {
+            ("com.amazonaws.cloudtrail.v20131101", "Message")
+        }
+        _ => ("com.amazon.coral.service", "message"),
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("__type".into(), format!("{namespace}#{}", err.code).into());
+    body.insert(message_key.into(), err.message.clone().into());
+    let error_type = format!("{}:http://internal.amazon.com/coral/{namespace}/", err.code);
+    let mut response = (
         status,
-        [
-            (header::CONTENT_TYPE, CONTENT_TYPE),
-            (
-                header::HeaderName::from_static("x-amzn-errortype"),
-                err.code,
-            ),
-        ],
-        body,
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        serde_json::Value::Object(body).to_string(),
     )
-        .into_response()
+        .into_response();
+    if let Ok(value) = header::HeaderValue::from_str(&error_type) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
 }
 
 fn with_request_id(mut response: Response) -> Response {

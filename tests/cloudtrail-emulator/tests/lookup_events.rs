@@ -218,11 +218,11 @@ async fn a_next_token_only_works_with_the_parameters_it_was_issued_for() {
         "InvalidNextTokenException"
     );
 
-    // A different page size is fine: the token is bound to what is looked up, not how much.
+    // Resent with the same parameters it goes on where the first page stopped.
     let second = ct
         .lookup_events()
         .lookup_attributes(event_name("GetSecretValue"))
-        .max_results(5)
+        .max_results(1)
         .next_token(&token);
     let ids: Vec<_> = second
         .send()
@@ -232,7 +232,7 @@ async fn a_next_token_only_works_with_the_parameters_it_was_issued_for() {
         .iter()
         .filter_map(|e| e.event_id().map(str::to_owned))
         .collect();
-    assert_eq!(ids, ["e1", "e2"]);
+    assert_eq!(ids, ["e1"]);
 }
 
 #[tokio::test]

@@ -62,13 +62,19 @@ async fn long_and_short_targets_answer_and_errors_carry_type() {
     .await;
     assert_eq!(
         (status, body["__type"].as_str()),
-        (400, Some("ThrottlingException"))
+        (
+            400,
+            Some("com.amazon.coral.availability#ThrottlingException")
+        )
     );
 
     let (status, body) = post(&url, "CloudTrail_20131101.LookupEvents", None, json!({})).await;
     assert_eq!(
         (status, body["__type"].as_str()),
-        (403, Some("MissingAuthenticationTokenException"))
+        (
+            403,
+            Some("com.amazon.coral.service#MissingAuthenticationTokenException")
+        )
     );
     let (status, body) = post(
         &url,
@@ -79,7 +85,10 @@ async fn long_and_short_targets_answer_and_errors_carry_type() {
     .await;
     assert_eq!(
         (status, body["__type"].as_str()),
-        (400, Some("UnknownOperationException"))
+        (
+            400,
+            Some("com.amazon.coral.service#UnknownOperationException")
+        )
     );
 }
 
