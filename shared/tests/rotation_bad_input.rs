@@ -254,6 +254,8 @@ async fn current_key_not_registered_stops_before_any_change() {
         admin_mode: true,
         ..Setup::default()
     });
+    // With the key gone only an owning admin can read the slots (MPAM-only: rotation_admin_privileges).
+    world.grant_admin_ownership();
     world.registry.put_slot(USER, Slot::One, None);
     let token = world.store.begin_rotation(SECRET);
     let err = run_step(

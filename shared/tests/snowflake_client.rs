@@ -386,3 +386,31 @@ async fn awkward_user_names_are_quoted_and_newlines_never_reach_the_server() {
     assert!(err.to_string().contains("control character"), "{err}");
     assert_eq!(emulator.requests().len(), before);
 }
+
+#[tokio::test]
+async fn plain_http_to_another_machine_is_refused_before_a_jwt_is_sent() {
+    let emulator = emulator().await;
+    for (host, allowed) in [
+        ("http://snowflake-proxy.internal.example:8080", false),
+        ("http://10.0.0.7", false),
+        ("https://snowflake-proxy.internal.example", true),
+        ("http://localhost:8080", true),
+        ("http://[::1]:8080", true),
+    ] {
+        let mut settings = settings(&emulator, SERVICE_USER);
+        settings.host = Some(url::Url::parse(host).unwrap());
+        let built = snowkey_shared::snowflake::SqlApiClient::new(
+            reqwest::Client::new(),
+            settings,
+            KEY_A.clone(),
+            fast_policy(),
+        );
+        match built {
+            Ok(_) => assert!(allowed, "{host} must be refused"),
+            Err(err) => {
+                assert!(!allowed, "{host}: {err}");
+                assert!(err.to_string().contains("unencrypted"), "{err}");
+            }
+        }
+    }
+}

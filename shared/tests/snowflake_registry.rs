@@ -139,3 +139,29 @@ fn set_key_sql_carries_the_one_line_body_between_quotes() {
     );
     assert!(!body.contains('\n') && !body.contains("BEGIN"));
 }
+
+#[tokio::test]
+async fn a_user_named_in_lower_case_reaches_the_user_created_unquoted() {
+    // Secrets often spell the user as `svc_loader`; Snowflake stored it as SVC_LOADER.
+    let emulator = emulator().await;
+    let registry = registry();
+    let lower = SERVICE_USER.to_lowercase();
+    let conn = connection(&emulator, &lower, &KEY_A);
+    let slots = registry.describe_user(&conn, &lower).await.unwrap();
+    assert_eq!(slots.name, SERVICE_USER);
+    let outcome = registry
+        .set_key(&conn, &lower, Slot::Two, &KEY_B.public_key())
+        .await
+        .unwrap();
+    assert_eq!(outcome, SetKeyOutcome::Set);
+    assert_eq!(
+        emulator
+            .user(SERVICE_USER)
+            .unwrap()
+            .rsa_public_key_2_fp
+            .as_deref(),
+        Some(KEY_B.fingerprint().as_str())
+    );
+    registry.unset_key(&conn, &lower, Slot::Two).await.unwrap();
+    assert_eq!(emulator.user(SERVICE_USER).unwrap().rsa_public_key_2, None);
+}

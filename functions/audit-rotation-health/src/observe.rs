@@ -1,5 +1,8 @@
 //! Gathers what the rotation-health rules judge: each managed secret's rotation state and versions
 //! (Secrets Manager) and the keys its Snowflake user holds (`DESC USER`). Never logs a key.
+//!
+//! Each user describes itself with its AWSCURRENT key: `DESC USER` on another user takes OWNERSHIP
+//! of it, which an admin role with only MODIFY PROGRAMMATIC AUTHENTICATION METHODS lacks.
 
 use std::sync::Arc;
 
@@ -8,7 +11,7 @@ use snowkey_shared::audit::health::{SecretState, SnowflakeKeys, VersionState};
 use snowkey_shared::aws::AwsError;
 use snowkey_shared::rotation::secret_value::SecretValue;
 use snowkey_shared::rotation::{Connection, KeyRegistry};
-use snowkey_shared::snowflake::{Slot, SqlApiKeyRegistry};
+use snowkey_shared::snowflake::{Slot, SnowflakeError, SqlApiKeyRegistry, UserKeySlots};
 use time::OffsetDateTime;
 
 /// Why one secret could not be fully checked; the others still are.
@@ -24,6 +27,13 @@ pub enum ObserveError {
     },
     #[error("{secret}: DESC USER {user} failed: {cause}")]
     Snowflake {
+        secret: String,
+        user: String,
+        cause: String,
+    },
+    /// Invariant 1 of the rotation is broken: consumers of this secret cannot log in.
+    #[error("{secret}: the AWSCURRENT key does not log in as {user}: {cause}")]
+    CurrentKeyRefused {
         secret: String,
         user: String,
         cause: String,
@@ -114,11 +124,9 @@ pub async fn secret_state(
     let Some(value) = current else {
         return Ok((state, None));
     };
-    match snowflake_keys(client, registry, name, &value).await {
-        Ok(keys) => state.snowflake = Some(keys),
-        Err(e) => return Ok((state, Some(e))),
-    }
-    Ok((state, None))
+    let (keys, problem) = snowflake_keys(client, registry, name, &value).await;
+    state.snowflake = keys;
+    Ok((state, problem))
 }
 
 async fn current_value(client: &Client, name: &str) -> Result<Option<SecretValue>, ObserveError> {
@@ -164,47 +172,95 @@ fn fingerprint(name: &str, value: &SecretValue) -> Result<Option<String>, Observ
     Ok(Some(key.fingerprint().to_string()))
 }
 
-/// `DESC USER` through the admin secret's user when the secret names one, else the user itself.
+/// `DESC USER` as the user itself. A key that does not log in is reported (the rotation's first
+/// invariant is broken) and, when the secret names an admin secret, the slots are read as the admin
+/// instead, so drift still shows when the admin's role owns the user.
 async fn snowflake_keys(
     client: &Client,
     registry: &SqlApiKeyRegistry,
     name: &str,
     value: &SecretValue,
-) -> Result<SnowflakeKeys, ObserveError> {
-    let login_as = match value.admin_secret_arn.as_deref() {
-        Some(admin) => {
-            current_value(client, admin)
-                .await?
-                .ok_or_else(|| ObserveError::Snowflake {
-                    secret: name.to_owned(),
-                    user: value.user.clone(),
-                    cause: format!("admin secret {admin} has no AWSCURRENT value"),
-                })?
-        }
-        None => value.clone(),
-    };
-    let invalid = |e: snowkey_shared::rotation::secret_value::FieldError| ObserveError::Value {
+) -> (Option<SnowflakeKeys>, Option<ObserveError>) {
+    let user = value.user.as_str();
+    let failed = |cause: String| ObserveError::Snowflake {
         secret: name.to_owned(),
+        user: user.to_owned(),
+        cause,
+    };
+    let own = match connection(name, value) {
+        Ok(own) => own,
+        Err(e) => return (None, Some(e)),
+    };
+    let refused = match registry.describe_user(&own, user).await {
+        Ok(slots) => return (Some(keys_of(user, &slots)), None),
+        Err(e @ SnowflakeError::Authentication { .. }) => e,
+        Err(e) => return (None, Some(failed(e.to_string()))),
+    };
+    let refused_error = |cause: String| ObserveError::CurrentKeyRefused {
+        secret: name.to_owned(),
+        user: user.to_owned(),
+        cause,
+    };
+    let Some(admin_arn) = value.admin_secret_arn.as_deref() else {
+        return (None, Some(refused_error(refused.to_string())));
+    };
+    let admin = match current_value(client, admin_arn).await {
+        Ok(Some(admin)) => admin,
+        Ok(None) => {
+            let cause = format!("{refused}; admin secret {admin_arn} has no AWSCURRENT value");
+            return (None, Some(refused_error(cause)));
+        }
+        Err(e) => return (None, Some(refused_error(format!("{refused}; {e}")))),
+    };
+    let described = match connection(admin_arn, &admin) {
+        Ok(conn) => registry.describe_user(&conn, user).await,
+        Err(e) => return (None, Some(refused_error(format!("{refused}; {e}")))),
+    };
+    match described {
+        Ok(slots) => (
+            Some(keys_of(user, &slots)),
+            Some(refused_error(refused.to_string())),
+        ),
+        Err(e) => {
+            let cause = format!(
+                "{refused}; DESC USER as the admin user {} failed too ({e}){}",
+                admin.user,
+                ownership_hint(&e)
+            );
+            (None, Some(refused_error(cause)))
+        }
+    }
+}
+
+/// Snowflake answers "does not exist or not authorized" to a role that may not describe a user.
+fn ownership_hint(error: &SnowflakeError) -> &'static str {
+    match error {
+        SnowflakeError::Sql { .. } => {
+            ": describing another user takes OWNERSHIP of it (MODIFY PROGRAMMATIC AUTHENTICATION METHODS is not enough)"
+        }
+        _ => "",
+    }
+}
+
+/// Logging in as `value`'s user with its key (`secret` names it in errors).
+fn connection(secret: &str, value: &SecretValue) -> Result<Connection, ObserveError> {
+    let invalid = |e: snowkey_shared::rotation::secret_value::FieldError| ObserveError::Value {
+        secret: secret.to_owned(),
         field: e.field,
         reason: e.reason,
     };
-    let connection = Connection {
-        settings: login_as.connection_settings().map_err(invalid)?,
-        key: Arc::new(login_as.private_key().map_err(invalid)?),
-    };
-    let slots = registry
-        .describe_user(&connection, &value.user)
-        .await
-        .map_err(|e| ObserveError::Snowflake {
-            secret: name.to_owned(),
-            user: value.user.clone(),
-            cause: e.to_string(),
-        })?;
-    Ok(SnowflakeKeys {
-        user: value.user.clone(),
+    Ok(Connection {
+        settings: value.connection_settings().map_err(invalid)?,
+        key: Arc::new(value.private_key().map_err(invalid)?),
+    })
+}
+
+fn keys_of(user: &str, slots: &UserKeySlots) -> SnowflakeKeys {
+    SnowflakeKeys {
+        user: user.to_owned(),
         slot_1: slots.fingerprint(Slot::One).map(ToString::to_string),
         slot_2: slots.fingerprint(Slot::Two).map(ToString::to_string),
-    })
+    }
 }
 
 fn to_time(t: &aws_sdk_secretsmanager::primitives::DateTime) -> Option<OffsetDateTime> {

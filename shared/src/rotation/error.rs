@@ -102,6 +102,17 @@ pub enum RotationError {
     },
 
     #[error(
+        "secret {secret}: {step}: the {version} key does not log in as user {user}: {cause}; nothing was changed"
+    )]
+    LoginFailed {
+        secret: String,
+        step: Step,
+        version: String,
+        user: String,
+        cause: String,
+    },
+
+    #[error(
         "secret {secret}: {step}: the AWSPENDING key did not pass the test after {attempts} attempt(s): {cause}"
     )]
     TestFailed {
@@ -157,6 +168,7 @@ impl RotationError {
             | CurrentNotRegistered { step, .. }
             | PendingNotRegistered { step, .. }
             | IdentityChanged { step, .. }
+            | LoginFailed { step, .. }
             | TestFailed { step, .. }
             | AdminSecret { step, .. }
             | Key { step, .. }

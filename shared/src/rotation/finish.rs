@@ -73,23 +73,15 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
         }
         Guard::AlreadyCurrent => {
             let new = observe::load_current(&ports.secrets, ctx).await?;
-            (
-                new,
-                observe::previous_fingerprint(&ports.secrets, ctx).await?,
-                false,
-            )
+            let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
+            (new, previous, false)
         }
     };
     if let Some(name) = &options.ssm_parameter {
         mirror(ports, ctx, name, &new).await?;
     }
-    let conn = observe::management_connection(ports, ctx, &new, "AWSCURRENT").await?;
-    let user = new.value.user.as_str();
-    let slots = ports
-        .registry
-        .describe_user(&conn, user)
-        .await
-        .map_err(|e| ctx.snowflake(e))?;
+    // Read with the new AWSCURRENT key: after a promotion the old key no longer logs in.
+    let slots = observe::describe_slots(ports, ctx, &new, "AWSCURRENT").await?;
     let new_fp = new.fingerprint();
     if observe::slot_of(&slots, &new_fp).is_none() {
         return Err(RotationError::CurrentNotRegistered {
@@ -99,13 +91,14 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
             fingerprint: new_fp,
         });
     }
-    KnownKeys::new([new_fp.clone()])
+    KnownKeys::new([new_fp.clone()], &new.value)
         .with_previous(old_fp.clone())
         .check_slots(&ports.secrets, ctx, &slots)
         .await?;
     let outcome = if config.grace_mode {
         keep_previous(&slots, &new_fp)
     } else {
+        let conn = observe::management_connection(ports, ctx, &new, "AWSCURRENT").await?;
         promote(ports, ctx, &conn, &slots, &new).await?
     };
     tracing::info!(secret = ctx.secret, step = %ctx.step, %outcome, moved_current, "rotation finished");
@@ -128,12 +121,7 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
     let current = observe::load_current(&ports.secrets, ctx).await?;
     let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
-    let conn = observe::management_connection(ports, ctx, &current, "AWSCURRENT").await?;
-    let slots = ports
-        .registry
-        .describe_user(&conn, &current.value.user)
-        .await
-        .map_err(|e| ctx.snowflake(e))?;
+    let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;
     if observe::slot_of(&slots, &pending.fingerprint()).is_none() {
         return Err(RotationError::PendingNotRegistered {
             secret: ctx.secret.to_string(),
@@ -143,9 +131,14 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
         });
     }
     // Refuse before the move, so an unknown key stops the rotation with nothing changed.
-    KnownKeys::new([current.fingerprint(), pending.fingerprint()])
-        .check_slots(&ports.secrets, ctx, &slots)
-        .await?;
+    KnownKeys::new(
+        [current.fingerprint(), pending.fingerprint()],
+        &current.value,
+    )
+    .check_slots(&ports.secrets, ctx, &slots)
+    .await?;
+    // Listed is not enough: AWSCURRENT moves only to a key Snowflake accepts right now (invariant 1).
+    observe::check_login(ports, ctx, &pending, "AWSPENDING").await?;
     ports
         .secrets
         .move_current(ctx.secret, token, Some(&current.version_id))

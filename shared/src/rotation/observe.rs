@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use crate::keys::{Fingerprint, PrivateKey};
-use crate::snowflake::{Slot, UserKeySlots};
+use crate::snowflake::{Slot, SnowflakeError, UserKeySlots};
 
 use super::guards::Ctx;
 use super::secret_value::SecretValue;
-use super::{Connection, Ports, RotationError, SecretStore, Stage, VersionSelector};
+use super::{Connection, KeyRegistry, Ports, RotationError, SecretStore, Stage, VersionSelector};
 
 /// One version of this secret, validated, with its key read.
 pub struct Loaded {
@@ -92,6 +92,9 @@ pub fn same_identity(
         Some("account")
     } else if current.user != pending.user {
         Some("user")
+    } else if current.host != pending.host {
+        // Another host would receive JWTs signed by this user's keys.
+        Some("host")
     } else if current.admin_secret_arn != pending.admin_secret_arn {
         Some("admin_secret_arn")
     } else {
@@ -107,8 +110,38 @@ pub fn same_identity(
     }
 }
 
-/// The connection that reads and changes the user's slots: the admin secret's user when the secret
-/// names one (admin mode), otherwise `subject` itself (self mode).
+/// Proves `subject`'s key logs in as its user (`SELECT CURRENT_USER()`): a fingerprint in `DESC USER`
+/// alone does not show that Snowflake accepts the key for this user.
+pub async fn check_login<S, K: KeyRegistry, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    subject: &Loaded,
+    label: &str,
+) -> Result<(), RotationError> {
+    let user = subject.value.user.as_str();
+    let failed = |cause: String| RotationError::LoginFailed {
+        secret: ctx.secret.to_string(),
+        step: ctx.step,
+        version: label.to_string(),
+        user: user.to_string(),
+        cause,
+    };
+    let logged_in_as = ports
+        .registry
+        .current_user(&subject.connection(ctx, label)?)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    // Unquoted names are stored upper-case; the secret may spell them either way.
+    if !logged_in_as.eq_ignore_ascii_case(user) {
+        return Err(failed(format!(
+            "Snowflake says it logged in as {logged_in_as}"
+        )));
+    }
+    Ok(())
+}
+
+/// The connection that changes the user's slots (`ALTER USER`): the admin secret's user when the
+/// secret names one (admin mode), otherwise `subject` itself (self mode).
 pub async fn management_connection<S: SecretStore, K, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
@@ -154,18 +187,67 @@ pub async fn management_connection<S: SecretStore, K, N, M, G>(
     })
 }
 
-/// Fingerprints this secret can vouch for. AWSPREVIOUS is read only when a slot holds a key that
-/// is neither of the others: it may be encrypted, and decrypting is slow.
-pub struct KnownKeys {
-    known: Vec<Fingerprint>,
-    previous_checked: bool,
+/// The user's key slots, read by the user itself with `subject`'s key: `DESC USER` on another user
+/// takes OWNERSHIP of it, which an admin role with only MODIFY PROGRAMMATIC AUTHENTICATION METHODS
+/// lacks, while describing oneself is always allowed. In admin mode a key that does not log in
+/// falls back to the admin user (enough when its role owns the user).
+pub async fn describe_slots<S: SecretStore, K: KeyRegistry, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+    subject: &Loaded,
+    label: &str,
+) -> Result<UserKeySlots, RotationError> {
+    let user = subject.value.user.as_str();
+    let own_login = subject.connection(ctx, label)?;
+    let refused = match ports.registry.describe_user(&own_login, user).await {
+        Ok(slots) => return Ok(slots),
+        Err(e @ SnowflakeError::Authentication { .. })
+            if subject.value.admin_secret_arn.is_some() =>
+        {
+            e
+        }
+        Err(e) => return Err(ctx.snowflake(e)),
+    };
+    tracing::warn!(secret = ctx.secret, step = %ctx.step, version = label, cause = %refused, "key does not log in as its user; reading DESC USER as the admin user");
+    let admin = management_connection(ports, ctx, subject, label).await?;
+    ports
+        .registry
+        .describe_user(&admin, user)
+        .await
+        .map_err(|e| RotationError::LoginFailed {
+            secret: ctx.secret.to_string(),
+            step: ctx.step,
+            version: label.to_string(),
+            user: user.to_string(),
+            cause: format!(
+                "{refused}; DESC USER as the admin user {} failed too ({e}){}",
+                admin.settings.user,
+                match e {
+                    // "does not exist or not authorized": what a role that may not describe it gets.
+                    SnowflakeError::Sql { .. } =>
+                        ": describing another user takes OWNERSHIP of it \
+                        (MODIFY PROGRAMMATIC AUTHENTICATION METHODS is not enough)",
+                    _ => "",
+                }
+            ),
+        })
 }
 
-impl KnownKeys {
-    pub fn new(known: impl IntoIterator<Item = Fingerprint>) -> Self {
+/// Fingerprints this secret can vouch for. AWSPREVIOUS is read only when a slot holds a key that
+/// is neither of the others: it may be encrypted, and decrypting is slow.
+pub struct KnownKeys<'a> {
+    known: Vec<Fingerprint>,
+    previous_checked: bool,
+    /// The version whose user the slots belong to: AWSPREVIOUS vouches only for the same user.
+    subject: &'a SecretValue,
+}
+
+impl<'a> KnownKeys<'a> {
+    pub fn new(known: impl IntoIterator<Item = Fingerprint>, subject: &'a SecretValue) -> Self {
         KnownKeys {
             known: known.into_iter().collect(),
             previous_checked: false,
+            subject,
         }
     }
 
@@ -187,7 +269,8 @@ impl KnownKeys {
         }
         if !self.previous_checked {
             self.previous_checked = true;
-            self.known.extend(previous_fingerprint(secrets, ctx).await?);
+            self.known
+                .extend(previous_fingerprint(secrets, ctx, self.subject).await?);
         }
         Ok(self.known.contains(fp))
     }
@@ -217,10 +300,12 @@ impl KnownKeys {
     }
 }
 
-/// The AWSPREVIOUS key's fingerprint. A previous version that no longer parses vouches for nothing.
+/// The AWSPREVIOUS key's fingerprint. A previous version that no longer parses, or that names
+/// another account or user than `subject`, vouches for nothing.
 pub async fn previous_fingerprint<S: SecretStore>(
     secrets: &S,
     ctx: Ctx<'_>,
+    subject: &SecretValue,
 ) -> Result<Option<Fingerprint>, RotationError> {
     let selector = VersionSelector::Stage(Stage::Previous);
     let Some(stored) = secrets
@@ -232,10 +317,11 @@ pub async fn previous_fingerprint<S: SecretStore>(
     };
     let fingerprint = SecretValue::parse(stored.text.expose())
         .ok()
+        .filter(|v| v.account == subject.account && v.user == subject.user)
         .and_then(|v| v.private_key().ok())
         .map(|k| k.fingerprint());
     if fingerprint.is_none() {
-        tracing::warn!(secret = ctx.secret, step = %ctx.step, "AWSPREVIOUS value is unreadable; its key cannot be attributed");
+        tracing::warn!(secret = ctx.secret, step = %ctx.step, "AWSPREVIOUS value is unreadable or for another user; its key cannot be attributed");
     }
     Ok(fingerprint)
 }

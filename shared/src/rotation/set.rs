@@ -14,13 +14,8 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     let current = observe::load_current(&ports.secrets, ctx).await?;
     let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
-    let conn = observe::management_connection(ports, ctx, &current, "AWSCURRENT").await?;
     let user = current.value.user.as_str();
-    let slots = ports
-        .registry
-        .describe_user(&conn, user)
-        .await
-        .map_err(|e| ctx.snowflake(e))?;
+    let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;
 
     let (current_fp, pending_fp) = (current.fingerprint(), pending.fingerprint());
     if let Some(slot) = observe::slot_of(&slots, &pending_fp) {
@@ -42,8 +37,14 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     };
     // The slot may still hold the previous key (grace mode, or a refused duplicate): only a key this
     // secret can vouch for may be overwritten.
-    let mut known = KnownKeys::new([current_fp, pending_fp.clone()]);
+    let mut known = KnownKeys::new([current_fp, pending_fp.clone()], &current.value);
     known.check_slots(&ports.secrets, ctx, &slots).await?;
+    if current.value.admin_secret_arn.is_some() {
+        // The admin can change any user: prove this secret really holds the user's working
+        // key (AWS's multi-user template does the same), so an edited `user` cannot redirect it.
+        observe::check_login(ports, ctx, &current, "AWSCURRENT").await?;
+    }
+    let conn = observe::management_connection(ports, ctx, &current, "AWSCURRENT").await?;
 
     match ports.registry.set_key(&conn, user, target, &pending.key.public_key()).await.map_err(|e| ctx.snowflake(e))? {
         SetKeyOutcome::Set => {

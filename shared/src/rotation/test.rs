@@ -16,13 +16,12 @@ pub async fn test_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
 ) -> Result<StepOutcome, RotationError> {
     let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
     let login = pending.connection(ctx, "AWSPENDING")?;
-    let manager = observe::management_connection(ports, ctx, &pending, "AWSPENDING").await?;
     // Key changes propagate asynchronously: retry until the deadline, then report the last cause.
     let deadline = Instant::now() + config.test_retry;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt(ports, &pending, &login, &manager).await {
+        match attempt(ports, &pending, &login).await {
             Ok(()) => {
                 tracing::info!(secret = ctx.secret, step = %ctx.step, attempts, "AWSPENDING key passed the test");
                 return Ok(StepOutcome::PendingTested { attempts });
@@ -47,7 +46,6 @@ async fn attempt<S, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     pending: &Loaded,
     login: &Connection,
-    manager: &Connection,
 ) -> Result<(), String> {
     let user = pending.value.user.as_str();
     let logged_in_as = ports
@@ -59,9 +57,11 @@ async fn attempt<S, K: KeyRegistry, N, M, G>(
     if !logged_in_as.eq_ignore_ascii_case(user) {
         return Err(format!("logged in as {logged_in_as}, expected {user}"));
     }
+    // The user describes itself with the key that just logged in: no admin privilege needed, and
+    // so no fallback (an admin with only MPAM may not describe other users).
     let slots = ports
         .registry
-        .describe_user(manager, user)
+        .describe_user(login, user)
         .await
         .map_err(|e| format!("DESC USER: {e}"))?;
     if observe::slot_of(&slots, &pending.fingerprint()).is_none() {

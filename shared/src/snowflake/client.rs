@@ -329,6 +329,12 @@ fn validated_host(host: &url::Url) -> Result<url::Url, SnowflakeError> {
             "{host}: use https://host[:port]"
         )));
     }
+    // The JWT is a bearer credential: plain http only to this machine (a local emulator or proxy).
+    if host.scheme() == "http" && !is_loopback(host) {
+        return Err(SnowflakeError::InvalidHost(format!(
+            "{host}: plain http would send the JWT unencrypted; use https (http is allowed only for localhost)"
+        )));
+    }
     if host.query().is_some() || host.fragment().is_some() {
         return Err(SnowflakeError::InvalidHost(format!(
             "{host}: no query or fragment allowed"
@@ -339,4 +345,13 @@ fn validated_host(host: &url::Url) -> Result<url::Url, SnowflakeError> {
         base.set_path(&format!("{}/", base.path()));
     }
     Ok(base)
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }

@@ -75,6 +75,23 @@ pub fn quote_identifier(name: &str) -> Result<String, SnowflakeError> {
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
+/// A user name as Snowflake resolves it, quoted. A name that may be written unquoted
+/// (`svc_loader`) names the user created as `CREATE USER svc_loader`, which Snowflake stores
+/// upper-case (the JWT names it upper-case too); quoting it as written would name another, missing
+/// user. Any other name (`john.doe@x.com`, `svc"q`) can only have been created quoted: kept as is.
+pub fn user_identifier(user: &str) -> Result<String, SnowflakeError> {
+    let mut chars = user.chars();
+    let unquoted_form = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if unquoted_form {
+        quote_identifier(&user.to_ascii_uppercase())
+    } else {
+        quote_identifier(user)
+    }
+}
+
 /// The key's one-line body, re-checked here because it is placed between quotes in SQL:
 /// only `[A-Za-z0-9+/]` with `=` padding, and it must decode back to the same key.
 fn key_literal(key: &PublicKey) -> Result<String, SnowflakeError> {
@@ -102,7 +119,7 @@ fn key_literal(key: &PublicKey) -> Result<String, SnowflakeError> {
 /// `DESC USER "<user>"`
 pub fn desc_user(user: &str) -> Result<Statement, SnowflakeError> {
     Ok(Statement {
-        sql: format!("DESC USER {}", quote_identifier(user)?),
+        sql: format!("DESC USER {}", user_identifier(user)?),
     })
 }
 
@@ -112,7 +129,7 @@ pub fn set_public_key(
     slot: Slot,
     key: &PublicKey,
 ) -> Result<Statement, SnowflakeError> {
-    let user = quote_identifier(user)?;
+    let user = user_identifier(user)?;
     let body = key_literal(key)?;
     Ok(Statement {
         sql: format!("ALTER USER {user} SET {} = '{body}'", slot.property()),
@@ -124,7 +141,7 @@ pub fn unset_public_key(user: &str, slot: Slot) -> Result<Statement, SnowflakeEr
     Ok(Statement {
         sql: format!(
             "ALTER USER {} UNSET {}",
-            quote_identifier(user)?,
+            user_identifier(user)?,
             slot.property()
         ),
     })
@@ -172,13 +189,32 @@ mod tests {
     fn unset_and_desc_name_the_slot_and_quoted_user() {
         assert_eq!(
             unset_public_key("svc", Slot::Two).unwrap().sql(),
-            "ALTER USER \"svc\" UNSET RSA_PUBLIC_KEY_2"
+            "ALTER USER \"SVC\" UNSET RSA_PUBLIC_KEY_2"
         );
         assert_eq!(
             unset_public_key("svc", Slot::One).unwrap().sql(),
-            "ALTER USER \"svc\" UNSET RSA_PUBLIC_KEY"
+            "ALTER USER \"SVC\" UNSET RSA_PUBLIC_KEY"
         );
         assert_eq!(desc_user("S\"VC").unwrap().sql(), "DESC USER \"S\"\"VC\"");
         assert!(desc_user("a\nb").is_err());
+    }
+
+    #[test]
+    fn names_that_could_be_unquoted_are_upper_cased_others_kept() {
+        assert_eq!(user_identifier("svc_loader$1").unwrap(), "\"SVC_LOADER$1\"");
+        assert_eq!(user_identifier("_x").unwrap(), "\"_X\"");
+        for kept in [
+            "john.doe@example.com",
+            "1svc",
+            "svc-loader",
+            "Ünïcode",
+            "a\"b",
+        ] {
+            assert_eq!(
+                user_identifier(kept).unwrap(),
+                quote_identifier(kept).unwrap()
+            );
+        }
+        assert!(user_identifier("").is_err());
     }
 }

@@ -129,6 +129,7 @@ impl World {
         registry.add_user(USER, &user_key.public_key());
         let admin_arn = setup.admin_mode.then(|| {
             let admin_key = pool_key(1);
+            // MPAM only, as issue 4 asks: the admin may change keys but not DESC USER others.
             registry.add_admin(ADMIN_USER, &admin_key.public_key());
             store.create_secret(
                 ADMIN_SECRET,
@@ -222,6 +223,16 @@ impl World {
 
     pub fn fingerprint_at(&self, stage: Stage) -> Option<Fingerprint> {
         fingerprint_of(self.store.value_at(SECRET, stage)?.expose())
+    }
+
+    /// Gives the admin's role OWNERSHIP of the other users (the setup some accounts use), keeping its key.
+    pub fn grant_admin_ownership(&self) {
+        let text = self.store.value_at(ADMIN_SECRET, Stage::Current).unwrap();
+        let key = SecretValue::parse(text.expose())
+            .unwrap()
+            .private_key()
+            .unwrap();
+        self.registry.add_owner_admin(ADMIN_USER, &key.public_key());
     }
 
     /// The admin secret's AWSCURRENT key (the admin rotates too).

@@ -13,7 +13,25 @@ struct User {
     name: String,
     slot_1: Option<PublicKey>,
     slot_2: Option<PublicKey>,
-    manages_other_users: bool,
+    grant: Grant,
+}
+
+/// What the user's role holds on the other users.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    Nothing,
+    /// MODIFY PROGRAMMATIC AUTHENTICATION METHODS: may change keys, may not `DESC USER` them.
+    ModifyKeys,
+    /// OWNERSHIP: may change and describe.
+    Ownership,
+}
+
+/// Describing another user takes OWNERSHIP (desc-user, "Access control requirements");
+/// changing its keys takes MPAM or OWNERSHIP. Acting on oneself is always allowed.
+#[derive(Clone, Copy)]
+enum Action {
+    Describe,
+    ChangeKeys,
 }
 
 impl User {
@@ -53,20 +71,26 @@ impl MemoryKeyRegistry {
 
     /// A service user with `key` in RSA_PUBLIC_KEY.
     pub fn add_user(&self, name: &str, key: &PublicKey) {
-        self.insert(name, Some(key.clone()), false);
+        self.insert(name, Some(key.clone()), Grant::Nothing);
     }
 
-    /// A user allowed to change other users' keys (MODIFY PROGRAMMATIC AUTHENTICATION METHODS).
+    /// An admin whose role has only MODIFY PROGRAMMATIC AUTHENTICATION METHODS on the other users:
+    /// it may change their keys but not `DESC USER` them.
     pub fn add_admin(&self, name: &str, key: &PublicKey) {
-        self.insert(name, Some(key.clone()), true);
+        self.insert(name, Some(key.clone()), Grant::ModifyKeys);
     }
 
-    fn insert(&self, name: &str, key: Option<PublicKey>, admin: bool) {
+    /// An admin whose role has OWNERSHIP of the other users: it may also `DESC USER` them.
+    pub fn add_owner_admin(&self, name: &str, key: &PublicKey) {
+        self.insert(name, Some(key.clone()), Grant::Ownership);
+    }
+
+    fn insert(&self, name: &str, key: Option<PublicKey>, grant: Grant) {
         let user = User {
             name: name.to_ascii_uppercase(),
             slot_1: key,
             slot_2: None,
-            manages_other_users: admin,
+            grant,
         };
         lock(&self.state)
             .users
@@ -110,6 +134,7 @@ impl MemoryKeyRegistry {
         &self,
         conn: &Connection,
         target: &str,
+        action: Action,
     ) -> Result<MutexGuard<'_, RegistryState>, SnowflakeError> {
         let state = lock(&self.state);
         let caller = state.users.get(&conn.settings.user.to_ascii_uppercase());
@@ -120,7 +145,17 @@ impl MemoryKeyRegistry {
             });
         };
         let target = target.to_ascii_uppercase();
-        if caller.name != target && !caller.manages_other_users {
+        let own = caller.name == target;
+        if !own && matches!(action, Action::Describe) && caller.grant != Grant::Ownership {
+            // Snowflake does not say whether the user exists to a role that may not describe it.
+            return Err(SnowflakeError::Sql {
+                code: "002003".into(),
+                sql_state: "02000".into(),
+                message: format!("User '{target}' does not exist or not authorized."),
+                statement_handle: None,
+            });
+        }
+        if !own && caller.grant == Grant::Nothing {
             return Err(SnowflakeError::Sql {
                 code: "003001".into(),
                 sql_state: "42501".into(),
@@ -146,7 +181,7 @@ impl KeyRegistry for MemoryKeyRegistry {
         conn: &Connection,
         target_user: &str,
     ) -> Result<UserKeySlots, SnowflakeError> {
-        let state = self.authorize(conn, target_user)?;
+        let state = self.authorize(conn, target_user, Action::Describe)?;
         let u = &state.users[&target_user.to_ascii_uppercase()];
         Ok(UserKeySlots {
             name: u.name.clone(),
@@ -164,7 +199,7 @@ impl KeyRegistry for MemoryKeyRegistry {
         slot: Slot,
         key: &PublicKey,
     ) -> Result<SetKeyOutcome, SnowflakeError> {
-        let mut state = self.authorize(conn, target_user)?;
+        let mut state = self.authorize(conn, target_user, Action::ChangeKeys)?;
         let refuse = state.refuse_duplicate_keys;
         let u = state
             .users
@@ -183,7 +218,7 @@ impl KeyRegistry for MemoryKeyRegistry {
         target_user: &str,
         slot: Slot,
     ) -> Result<(), SnowflakeError> {
-        let mut state = self.authorize(conn, target_user)?;
+        let mut state = self.authorize(conn, target_user, Action::ChangeKeys)?;
         *state
             .users
             .get_mut(&target_user.to_ascii_uppercase())
@@ -194,7 +229,7 @@ impl KeyRegistry for MemoryKeyRegistry {
 
     async fn current_user(&self, conn: &Connection) -> Result<String, SnowflakeError> {
         let user = conn.settings.user.clone();
-        let _state = self.authorize(conn, &user)?;
+        let _state = self.authorize(conn, &user, Action::Describe)?;
         Ok(user.to_ascii_uppercase())
     }
 }
