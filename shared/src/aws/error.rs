@@ -49,7 +49,7 @@ impl AwsError {
 }
 
 /// `SdkError`'s own Display is terse ("dispatch failure"); the source chain says why.
-fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
