@@ -1,9 +1,13 @@
 //! AssumeRole audit: who assumed the sensitive roles, from CloudTrail LookupEvents in every configured
 //! region (STS serves the global endpoint regionally, so events are spread across regions). The rules
-//! live in `snowkey_shared::audit::assume_role`; the run loop in `snowkey_shared::audit_runner`.
+//! live in `snowkey_shared::audit::assume_role`; the run loop in `snowkey_shared::audit_runner`. The
+//! same rules also run in real time on EventBridge "AWS API Call via CloudTrail" events from STS.
 
 use snowkey_shared::audit::{AssumeRoleAudit, AssumeRoleConfig, AuditConfig};
-use snowkey_shared::audit_runner::{RunReport, RunnerSettings, run_cloudtrail_audit};
+use snowkey_shared::audit_runner::{
+    EventReport, RealTimeError, RunReport, RunnerSettings, audit_eventbridge_event,
+    is_api_call_event, run_cloudtrail_audit,
+};
 use snowkey_shared::aws::SnsPublisher;
 use snowkey_shared::aws::cloudtrail::CloudTrailReader;
 use snowkey_shared::aws::watermark::WatermarkStore;
@@ -14,6 +18,9 @@ pub const EVENT_NAMES: [&str; 3] = [
     "AssumeRoleWithSAML",
     "AssumeRoleWithWebIdentity",
 ];
+
+/// The EventBridge `source` of STS's CloudTrail events.
+pub const EVENT_SOURCE: &str = "aws.sts";
 
 /// JSON rule configuration (sensitive roles, allow-lists, accounts, CIDRs); see `snowkey_shared::audit`.
 pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
@@ -85,6 +92,47 @@ pub struct RunError {
     pub errors: String,
 }
 
+/// What one invocation did: a scheduled scan of every region, or one real-time event.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Scheduled(RunReport),
+    RealTime(EventReport),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Scan(#[from] RunError),
+    #[error(transparent)]
+    RealTime(#[from] RealTimeError),
+}
+
+/// The Lambda entry point: an EventBridge "AWS API Call via CloudTrail" event is audited on its own;
+/// anything else (the scheduler's payload) runs the scheduled scan.
+pub async fn handle_event(
+    app: &App,
+    payload: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<Outcome, HandlerError> {
+    if !is_api_call_event(payload) {
+        return Ok(Outcome::Scheduled(handle(app, now).await?));
+    }
+    let report = audit_eventbridge_event(
+        payload,
+        &[EVENT_SOURCE],
+        &app.watermarks,
+        &app.notifier,
+        new_audit(app),
+    )
+    .await?;
+    Ok(Outcome::RealTime(report))
+}
+
+fn new_audit(app: &App) -> AssumeRoleAudit {
+    AssumeRoleAudit::new(app.config.rules.clone()).expect("validated at cold start")
+}
+
 /// One scheduled run. The scheduler's payload carries nothing the run needs.
 pub async fn handle(app: &App, now: OffsetDateTime) -> Result<RunReport, RunError> {
     let report = run_cloudtrail_audit(
@@ -96,7 +144,7 @@ pub async fn handle(app: &App, now: OffsetDateTime) -> Result<RunReport, RunErro
         app.config.runner.overlap,
         app.config.runner.first_lookback,
         now,
-        || AssumeRoleAudit::new(app.config.rules.clone()).expect("validated at cold start"),
+        || new_audit(app),
     )
     .await;
     let failed = report.failed_regions();

@@ -1,12 +1,16 @@
 //! Secret-access audit: who read or changed the watched Snowflake secrets, from CloudTrail LookupEvents
 //! in every configured region. The rules live in `snowkey_shared::audit::secret_access`; the run loop
-//! (windows, watermarks, dedup, publishing) in `snowkey_shared::audit_runner`.
+//! (windows, watermarks, dedup, publishing) in `snowkey_shared::audit_runner`. The same rules also run
+//! in real time on EventBridge "AWS API Call via CloudTrail" events from Secrets Manager.
 
 use std::collections::{BTreeMap, HashMap};
 
 use snowkey_shared::audit::normalize::Pattern;
 use snowkey_shared::audit::{AuditConfig, SecretAccessAudit, SecretAccessConfig};
-use snowkey_shared::audit_runner::{RunReport, RunnerSettings, run_cloudtrail_audit};
+use snowkey_shared::audit_runner::{
+    EventReport, RealTimeError, RunReport, RunnerSettings, audit_eventbridge_event,
+    is_api_call_event, run_cloudtrail_audit,
+};
 use snowkey_shared::aws::cloudtrail::CloudTrailReader;
 use snowkey_shared::aws::watermark::WatermarkStore;
 use snowkey_shared::aws::{AwsError, SnsPublisher};
@@ -26,6 +30,9 @@ pub const EVENT_NAMES: [&str; 11] = [
     "RotateSecret",
     "CancelRotateSecret",
 ];
+
+/// The EventBridge `source` of Secrets Manager's CloudTrail events.
+pub const EVENT_SOURCE: &str = "aws.secretsmanager";
 
 /// JSON rule configuration (allow-lists, CIDRs, severities); see `snowkey_shared::audit`.
 pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
@@ -117,15 +124,43 @@ pub enum RunError {
         "audit incomplete in {regions}; their watermarks stay and the next run retries: {errors}"
     )]
     Incomplete { regions: String, errors: String },
+    #[error(transparent)]
+    RealTime(#[from] RealTimeError),
+}
+
+/// What one invocation did: a scheduled scan of every region, or one real-time event.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Scheduled(RunReport),
+    RealTime(EventReport),
+}
+
+/// The Lambda entry point: an EventBridge "AWS API Call via CloudTrail" event is audited on its own;
+/// anything else (the scheduler's payload) runs the scheduled scan.
+pub async fn handle_event(
+    app: &App,
+    payload: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<Outcome, RunError> {
+    if !is_api_call_event(payload) {
+        return handle(app, now).await.map(Outcome::Scheduled);
+    }
+    let audit = new_audit(app, watched_tags(app).await?);
+    let report = audit_eventbridge_event(
+        payload,
+        &[EVENT_SOURCE],
+        &app.watermarks,
+        &app.notifier,
+        audit,
+    )
+    .await?;
+    Ok(Outcome::RealTime(report))
 }
 
 /// One scheduled run. The scheduler's payload carries nothing the run needs.
 pub async fn handle(app: &App, now: OffsetDateTime) -> Result<RunReport, RunError> {
-    let tags = if app.config.rules.tags.is_empty() {
-        HashMap::new()
-    } else {
-        secret_tags(&app.secrets).await?
-    };
+    let tags = watched_tags(app).await?;
     let report = run_cloudtrail_audit(
         &app.reader,
         &app.config.runner.regions,
@@ -135,14 +170,26 @@ pub async fn handle(app: &App, now: OffsetDateTime) -> Result<RunReport, RunErro
         app.config.runner.overlap,
         app.config.runner.first_lookback,
         now,
-        || {
-            SecretAccessAudit::new(app.config.rules.clone())
-                .expect("validated at cold start")
-                .with_secret_tags(tags.clone())
-        },
+        || new_audit(app, tags.clone()),
     )
     .await;
     into_result(report)
+}
+
+fn new_audit(app: &App, tags: SecretTags) -> SecretAccessAudit {
+    SecretAccessAudit::new(app.config.rules.clone())
+        .expect("validated at cold start")
+        .with_secret_tags(tags)
+}
+
+type SecretTags = HashMap<String, BTreeMap<String, String>>;
+
+/// Tags are listed only when the config watches secrets by tag.
+async fn watched_tags(app: &App) -> Result<SecretTags, RunError> {
+    if app.config.rules.tags.is_empty() {
+        return Ok(HashMap::new());
+    }
+    secret_tags(&app.secrets).await
 }
 
 pub fn into_result(report: RunReport) -> Result<RunReport, RunError> {
@@ -165,9 +212,7 @@ pub fn into_result(report: RunReport) -> Result<RunReport, RunError> {
 }
 
 /// Every secret's tags by name, for tag-based watching (`ListSecrets` pages).
-async fn secret_tags(
-    client: &aws_sdk_secretsmanager::Client,
-) -> Result<HashMap<String, BTreeMap<String, String>>, RunError> {
+async fn secret_tags(client: &aws_sdk_secretsmanager::Client) -> Result<SecretTags, RunError> {
     let mut out = HashMap::new();
     let mut pages = client
         .list_secrets()

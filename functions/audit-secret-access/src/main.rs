@@ -1,4 +1,4 @@
-use audit_secret_access::{App, Config, handle};
+use audit_secret_access::{App, Config, handle_event};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -9,8 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app = App::new(config, &sdk);
     let app = &app;
     lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move {
-            handle(app, time::OffsetDateTime::now_utc())
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handle_event(app, &event.payload, time::OffsetDateTime::now_utc())
                 .await
                 .map_err(lambda_runtime::Error::from)
         },

@@ -180,7 +180,7 @@ async fn audit_region<A: RecordAudit>(
 
 /// Publishes findings not already in `state`, digest by digest, marking each digest as soon as SNS took
 /// it. Stops at the first failure and returns it.
-async fn publish_new(
+pub(super) async fn publish_new(
     findings: &[Finding],
     state: &mut WatermarkState,
     notifier: &impl Notifier,
