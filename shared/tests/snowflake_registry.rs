@@ -48,7 +48,7 @@ async fn a_full_self_rotation_moves_the_user_to_the_new_key() {
 }
 
 #[tokio::test]
-async fn the_same_key_refused_in_the_other_slot_is_reported_as_a_duplicate() {
+async fn a_key_refused_by_policy_is_reported_with_snowflakes_reason() {
     let emulator = emulator().await;
     let registry = registry();
     let conn = connection(&emulator, SERVICE_USER, &KEY_A);
@@ -56,7 +56,13 @@ async fn the_same_key_refused_in_the_other_slot_is_reported_as_a_duplicate() {
         .set_key(&conn, SERVICE_USER, Slot::Two, &KEY_A.public_key())
         .await
         .unwrap();
-    assert_eq!(outcome, SetKeyOutcome::RefusedAsDuplicate);
+    let SetKeyOutcome::RejectedByPolicy { reason } = outcome else {
+        panic!("expected a policy rejection, got {outcome:?}");
+    };
+    assert!(
+        reason.starts_with("SQL execution error: New public key rejected by current policy"),
+        "{reason}"
+    );
     assert_eq!(emulator.user(SERVICE_USER).unwrap().rsa_public_key_2, None);
 
     emulator.set_options(|o| o.allow_duplicate_keys = true);

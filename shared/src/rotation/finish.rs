@@ -217,7 +217,9 @@ async fn promote<S, K: KeyRegistry, N, M, G>(
                 .map_err(|e| ctx.snowflake(e))?
             {
                 SetKeyOutcome::Set => Slot::One,
-                SetKeyOutcome::RefusedAsDuplicate => {
+                // The new key already sits (accepted) in slot 2, so a policy refusal of the very
+                // same key in slot 1 is the account refusing duplicates.
+                SetKeyOutcome::RejectedByPolicy { .. } => {
                     tracing::info!(secret = ctx.secret, step = %ctx.step, "duplicate key refused; keeping the new key in RSA_PUBLIC_KEY_2");
                     unset(Slot::One).await?;
                     return Ok(SlotOutcome::OnlyNewKey {

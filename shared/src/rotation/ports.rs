@@ -186,14 +186,16 @@ pub struct Connection {
 }
 
 /// What happened to an `ALTER USER … SET RSA_PUBLIC_KEY[_2]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetKeyOutcome {
     /// The slot now holds the key.
     Set,
-    /// Snowflake refused because the same key already sits in the other slot (an account that does
-    /// not allow duplicate keys). The adapter maps exactly that refusal here; every other failure
-    /// is an `Err`.
-    RefusedAsDuplicate,
+    /// Snowflake's key policy refused the key ("New public key rejected by current policy"), with
+    /// Snowflake's reason. The same words cover a malformed key and, on accounts that do not allow
+    /// it, the same key in both slots; the caller knows the slots and tells the two apart (the
+    /// adapter cannot: describing another user needs OWNERSHIP, which an admin with only MODIFY
+    /// PROGRAMMATIC AUTHENTICATION METHODS lacks). Every other failure is an `Err`.
+    RejectedByPolicy { reason: String },
 }
 
 /// Snowflake's two legacy key slots of one user, managed over a [`Connection`].

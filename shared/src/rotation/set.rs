@@ -46,14 +46,19 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     }
     let conn = observe::management_connection(ports, ctx, &current, "AWSCURRENT").await?;
 
-    match ports.registry.set_key(&conn, user, target, &pending.key.public_key()).await.map_err(|e| ctx.snowflake(e))? {
+    match ports
+        .registry
+        .set_key(&conn, user, target, &pending.key.public_key())
+        .await
+        .map_err(|e| ctx.snowflake(e))?
+    {
         SetKeyOutcome::Set => {
             tracing::info!(secret = ctx.secret, step = %ctx.step, %target, fingerprint = %pending_fp, "registered AWSPENDING key");
             Ok(StepOutcome::PendingRegistered { slot: target })
         }
-        // The pending key is in no slot (checked above), so this refusal makes no sense: stop.
-        SetKeyOutcome::RefusedAsDuplicate => Err(ctx.snowflake(SnowflakeError::Protocol(format!(
-            "Snowflake refused the AWSPENDING key in {target} as a duplicate, but DESC USER shows it in no slot"
-        )))),
+        // The pending key is in no slot (checked above), so this is not the duplicate case: stop.
+        SetKeyOutcome::RejectedByPolicy { reason } => Err(ctx.snowflake(SnowflakeError::Protocol(
+            format!("Snowflake rejected the AWSPENDING public key for {target}: {reason}"),
+        ))),
     }
 }

@@ -49,25 +49,17 @@ impl KeyRegistry for SqlApiKeyRegistry {
         key: &PublicKey,
     ) -> Result<SetKeyOutcome, SnowflakeError> {
         let statement = statements::set_public_key(target_user, slot, key)?;
-        let client = self.client(conn)?;
-        let refusal = match client.execute(&statement).await {
-            Ok(_) => return Ok(SetKeyOutcome::Set),
-            Err(e @ SnowflakeError::Sql { .. })
-                if e.sql_message_starts_with(KEY_REJECTED_PREFIX) =>
+        match self.client(conn)?.execute(&statement).await {
+            Ok(_) => Ok(SetKeyOutcome::Set),
+            Err(SnowflakeError::Sql { message, .. })
+                if message.starts_with(KEY_REJECTED_PREFIX) =>
             {
-                e
+                // One line: Snowflake's message starts "SQL execution error:\n…".
+                Ok(SetKeyOutcome::RejectedByPolicy {
+                    reason: message.split_whitespace().collect::<Vec<_>>().join(" "),
+                })
             }
-            Err(other) => return Err(other),
-        };
-        // The same words cover malformed keys too: only a key already in the other slot is a duplicate.
-        let slots = UserKeySlots::from_result_set(
-            &client.execute(&statements::desc_user(target_user)?).await?,
-        )?;
-        if slots.fingerprint(slot.other()) == Some(&key.fingerprint()) {
-            tracing::info!(user = target_user, %slot, "Snowflake refused the key because the other slot holds it");
-            Ok(SetKeyOutcome::RefusedAsDuplicate)
-        } else {
-            Err(refusal)
+            Err(other) => Err(other),
         }
     }
 

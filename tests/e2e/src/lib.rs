@@ -5,7 +5,9 @@
 //! - [`scenario`]: one emulator + user + secret + topic, and the function's ports.
 //! - [`driver`]: Secrets Manager's side of a rotation, and the invariants.
 //! - [`logs`]: log capture and the leak scan.
+//! - [`audit_demo`]: the demo's audit runs over the CloudTrail emulator.
 
+pub mod audit_demo;
 pub mod aws_faults;
 pub mod driver;
 pub mod keys;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use snowflake_emulator::seed::{MPAM, OWNERSHIP};
+use snowflake_emulator::seed::MPAM;
 use snowflake_emulator::{Emulator, Seed, SeedRole, SeedUser};
 use snowflake_key_rotation::App;
 use snowkey_shared::keys::{Passphrase, PrivateKey};
@@ -129,10 +129,10 @@ impl Scenario {
                 vec![user.as_str()],
             )
         };
-        // DESC USER of another user takes OWNERSHIP (MPAM alone lets an admin set keys it cannot read).
-        let privilege = if options.admin { OWNERSHIP } else { MPAM };
+        // MPAM only, as the README asks of the rotation role: DESC USER of another user would need
+        // OWNERSHIP, so the rotation reads the slots as the service user describing itself.
         seed.roles
-            .push(SeedRole::new(&role, &holders, privilege, &targets));
+            .push(SeedRole::new(&role, &holders, MPAM, &targets));
         let mut seed_user = SeedUser::service(&user, (!options.admin).then_some(role.as_str()));
         seed_user.rsa_public_key = Some(first_key.public_key().to_snowflake_body());
         seed.users.push(seed_user);

@@ -206,7 +206,9 @@ impl KeyRegistry for MemoryKeyRegistry {
             .get_mut(&target_user.to_ascii_uppercase())
             .expect("authorized user exists");
         if refuse && u.slot(slot.other()).as_ref() == Some(key) {
-            return Ok(SetKeyOutcome::RefusedAsDuplicate);
+            return Ok(SetKeyOutcome::RejectedByPolicy {
+                reason: "SQL execution error: New public key rejected by current policy. Reason: 'Duplicate public key'".into(),
+            });
         }
         *u.slot(slot) = Some(key.clone());
         Ok(SetKeyOutcome::Set)
