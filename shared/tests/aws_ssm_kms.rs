@@ -109,7 +109,7 @@ async fn an_asymmetric_signing_key_is_refused() {
 async fn mirror_writes_a_secure_string_under_the_given_key_and_overwrites() {
     let c = clients().await;
     let key_id = new_key(&c.kms).await;
-    let mirror = SsmMirror::new(c.ssm.clone(), key_id.clone());
+    let mirror = SsmMirror::new(c.ssm.clone(), c.kms.clone(), key_id.clone());
     let name = unique_parameter();
 
     mirror
@@ -188,7 +188,8 @@ async fn mirror_writes_a_secure_string_under_the_given_key_and_overwrites() {
 #[tokio::test]
 async fn mirror_errors_name_the_call_and_never_the_value() {
     let c = clients().await;
-    let mirror = SsmMirror::new(c.ssm.clone(), "alias/snowkey-does-not-exist");
+    let key_id = new_key(&c.kms).await;
+    let mirror = SsmMirror::new(c.ssm.clone(), c.kms.clone(), key_id);
     // Names starting with "aws" are reserved: SSM refuses the write.
     let err = mirror
         .put_secure("aws-snowkey-test", &SecretText::new("MIIsecretvalue"))
@@ -197,4 +198,54 @@ async fn mirror_errors_name_the_call_and_never_the_value() {
     let text = format!("{err} {err:?}");
     assert!(text.contains("PutParameter"), "{text}");
     assert!(!text.contains("MIIsecretvalue"), "{text}");
+}
+
+#[tokio::test]
+async fn mirror_refuses_an_unusable_key_before_writing_anything() {
+    let c = clients().await;
+    let key_id = new_key(&c.kms).await;
+    c.kms.disable_key().key_id(&key_id).send().await.unwrap();
+    let mirror = SsmMirror::new(c.ssm.clone(), c.kms.clone(), key_id.clone());
+    let name = unique_parameter();
+
+    let err = mirror
+        .put_secure(&name, &SecretText::new("MIIsecretvalue"))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains(&key_id) && text.contains("not Enabled"),
+        "{text}"
+    );
+    assert!(!text.contains("MIIsecretvalue"), "{text}");
+    let read = c.ssm.get_parameter().name(&name).send().await;
+    assert!(
+        read.is_err_and(|e| e
+            .as_service_error()
+            .is_some_and(|s| s.is_parameter_not_found())),
+        "nothing was written"
+    );
+
+    // Fixed key: the same mirror checks again and writes.
+    c.kms.enable_key().key_id(&key_id).send().await.unwrap();
+    mirror
+        .put_secure(&name, &SecretText::new("MIIsecretvalue"))
+        .await
+        .unwrap();
+    assert_eq!(mirror.checked_key().await.unwrap().key_id, key_id);
+}
+
+#[tokio::test]
+async fn mirror_refuses_a_missing_key_naming_it() {
+    let c = clients().await;
+    let mirror = SsmMirror::new(c.ssm.clone(), c.kms.clone(), "alias/snowkey-does-not-exist");
+    let err = mirror
+        .put_secure(&unique_parameter(), &SecretText::new("MIIsecretvalue"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("alias/snowkey-does-not-exist") && err.contains("does not exist"),
+        "{err}"
+    );
 }

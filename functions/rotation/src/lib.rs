@@ -58,10 +58,13 @@ impl App {
                 .topic_arn
                 .as_ref()
                 .map(|arn| SnsPublisher::new(aws_sdk_sns::Client::new(sdk), arn.clone())),
-            config
-                .ssm_kms_key_id
-                .as_ref()
-                .map(|key| SsmMirror::new(aws_sdk_ssm::Client::new(sdk), key.clone())),
+            config.ssm_kms_key_id.as_ref().map(|key| {
+                SsmMirror::new(
+                    aws_sdk_ssm::Client::new(sdk),
+                    aws_sdk_kms::Client::new(sdk),
+                    key.clone(),
+                )
+            }),
         );
         Ok(App {
             rotation: config.rotation_config(),
