@@ -221,3 +221,33 @@ async fn errors_never_carry_the_secret_value() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_hung_endpoint_fails_the_call_with_a_timeout_instead_of_hanging() {
+    // Accepts connections and never answers, like a black-holed VPC endpoint.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .endpoint_url(&endpoint)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(snowkey_shared::aws::config::sdk_timeouts(
+            std::time::Duration::from_millis(300),
+            std::time::Duration::from_secs(2),
+        ))
+        .load()
+        .await;
+    let store = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk));
+    let err = store.describe("snowflake/svc_hung").await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("DescribeSecret failed"), "{message}");
+    assert!(message.to_lowercase().contains("timeout"), "{message}");
+    held.abort();
+}
