@@ -3,10 +3,10 @@
 //! live in `snowkey_shared::audit::assume_role`; the run loop in `snowkey_shared::audit_runner`. The
 //! same rules also run in real time on EventBridge "AWS API Call via CloudTrail" events from STS.
 
-use snowkey_shared::audit::{AssumeRoleAudit, AssumeRoleConfig, AuditConfig};
+use snowkey_shared::audit::{AssumeRoleAudit, AssumeRoleConfig};
 use snowkey_shared::audit_runner::{
-    EventReport, RealTimeError, RunReport, RunnerSettings, audit_eventbridge_event,
-    is_api_call_event, run_cloudtrail_audit,
+    EventReport, RealTimeError, RunReport, RunnerClients, RunnerSettings, audit_eventbridge_event,
+    is_api_call_event, read_audit_config, run_cloudtrail_audit,
 };
 use snowkey_shared::aws::SnsPublisher;
 use snowkey_shared::aws::cloudtrail::CloudTrailReader;
@@ -22,8 +22,7 @@ pub const EVENT_NAMES: [&str; 3] = [
 /// The EventBridge `source` of STS's CloudTrail events.
 pub const EVENT_SOURCE: &str = "aws.sts";
 
-/// JSON rule configuration (sensitive roles, allow-lists, accounts, CIDRs); see `snowkey_shared::audit`.
-pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
+pub use snowkey_shared::audit_runner::ENV_AUDIT_CONFIG;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -47,10 +46,7 @@ impl Config {
     /// Validates everything a run needs, so a bad deployment fails at cold start, not mid-run.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let runner = RunnerSettings::from_lookup(lookup, "/snowkey/audit/audit-assume-role")?;
-        let json = lookup(ENV_AUDIT_CONFIG)
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| "{}".into());
-        let rules = AuditConfig::from_json(&json)?.assume_role;
+        let rules = read_audit_config(lookup)?.assume_role;
         AssumeRoleAudit::new(rules.clone())?;
         Ok(Config { runner, rules })
     }
@@ -66,20 +62,15 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        let RunnerClients {
+            reader,
+            watermarks,
+            notifier,
+        } = RunnerClients::new(&config.runner, sdk);
         App {
-            reader: CloudTrailReader::new(
-                sdk,
-                &config.runner.regions,
-                config.runner.pacing.clone(),
-            ),
-            watermarks: WatermarkStore::new(
-                aws_sdk_ssm::Client::new(sdk),
-                config.runner.watermark_prefix.clone(),
-            ),
-            notifier: SnsPublisher::new(
-                aws_sdk_sns::Client::new(sdk),
-                config.runner.topic_arn.clone(),
-            ),
+            reader,
+            watermarks,
+            notifier,
             config,
         }
     }

@@ -5,8 +5,8 @@
 pub mod observe;
 
 use snowkey_shared::audit::health::{self, HealthConfig};
-use snowkey_shared::audit::{AuditConfig, DigestLimits, digests};
-use snowkey_shared::audit_runner::SettingsError;
+use snowkey_shared::audit::{DigestLimits, digests};
+use snowkey_shared::audit_runner::{SettingsError, read_audit_config};
 use snowkey_shared::aws::SnsPublisher;
 use snowkey_shared::aws::watermark::WatermarkStore;
 use snowkey_shared::rotation::Notifier;
@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 pub const ENV_TOPIC_ARN: &str = "SNOWKEY_TOPIC_ARN";
 /// Secrets whose name starts with this are checked.
 pub const ENV_WATCHED_SECRET_PREFIX: &str = "SNOWKEY_WATCHED_SECRET_PREFIX";
-/// JSON rule configuration (`health`: max age, pending-stuck hours, grace mode, severities).
-pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
+/// JSON rule configuration; this audit reads its `health` section.
+pub use snowkey_shared::audit_runner::ENV_AUDIT_CONFIG;
 /// SSM path remembering which findings were published today (`<prefix>/<region>`).
 pub const ENV_WATERMARK_PREFIX: &str = "SNOWKEY_WATERMARK_PREFIX";
 
@@ -51,8 +51,7 @@ impl Config {
         let topic_arn = get(ENV_TOPIC_ARN).ok_or(SettingsError::Missing(ENV_TOPIC_ARN))?;
         let secret_prefix = get(ENV_WATCHED_SECRET_PREFIX)
             .ok_or(SettingsError::Missing(ENV_WATCHED_SECRET_PREFIX))?;
-        let rules =
-            AuditConfig::from_json(&get(ENV_AUDIT_CONFIG).unwrap_or_else(|| "{}".into()))?.health;
+        let rules = read_audit_config(lookup)?.health;
         let watermark_prefix = get(ENV_WATERMARK_PREFIX)
             .unwrap_or_else(|| "/snowkey/audit/audit-rotation-health".into());
         Ok(Config {

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use snowkey_shared::audit::normalize::Pattern;
-use snowkey_shared::audit::{AuditConfig, SecretAccessAudit, SecretAccessConfig};
+use snowkey_shared::audit::{SecretAccessAudit, SecretAccessConfig};
 use snowkey_shared::audit_runner::{
-    EventReport, RealTimeError, RunReport, RunnerSettings, audit_eventbridge_event,
-    is_api_call_event, run_cloudtrail_audit,
+    EventReport, RealTimeError, RunReport, RunnerClients, RunnerSettings, audit_eventbridge_event,
+    is_api_call_event, read_audit_config, run_cloudtrail_audit,
 };
 use snowkey_shared::aws::cloudtrail::CloudTrailReader;
 use snowkey_shared::aws::watermark::WatermarkStore;
@@ -34,8 +34,7 @@ pub const EVENT_NAMES: [&str; 11] = [
 /// The EventBridge `source` of Secrets Manager's CloudTrail events.
 pub const EVENT_SOURCE: &str = "aws.secretsmanager";
 
-/// JSON rule configuration (allow-lists, CIDRs, severities); see `snowkey_shared::audit`.
-pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
+pub use snowkey_shared::audit_runner::ENV_AUDIT_CONFIG;
 /// Secrets whose name starts with this are watched (added to the config's `name_prefixes`).
 pub const ENV_WATCHED_SECRET_PREFIX: &str = "SNOWKEY_WATCHED_SECRET_PREFIX";
 /// The rotation function's role: its reads and changes are expected.
@@ -63,10 +62,7 @@ impl Config {
     /// Validates everything a run needs, so a bad deployment fails at cold start, not mid-run.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let runner = RunnerSettings::from_lookup(lookup, "/snowkey/audit/audit-secret-access")?;
-        let json = lookup(ENV_AUDIT_CONFIG)
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| "{}".into());
-        let mut rules = AuditConfig::from_json(&json)?.secret_access;
+        let mut rules = read_audit_config(lookup)?.secret_access;
         if let Some(prefix) = lookup(ENV_WATCHED_SECRET_PREFIX)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
@@ -96,20 +92,15 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        let RunnerClients {
+            reader,
+            watermarks,
+            notifier,
+        } = RunnerClients::new(&config.runner, sdk);
         App {
-            reader: CloudTrailReader::new(
-                sdk,
-                &config.runner.regions,
-                config.runner.pacing.clone(),
-            ),
-            watermarks: WatermarkStore::new(
-                aws_sdk_ssm::Client::new(sdk),
-                config.runner.watermark_prefix.clone(),
-            ),
-            notifier: SnsPublisher::new(
-                aws_sdk_sns::Client::new(sdk),
-                config.runner.topic_arn.clone(),
-            ),
+            reader,
+            watermarks,
+            notifier,
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             config,
         }

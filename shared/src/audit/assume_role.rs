@@ -224,20 +224,7 @@ impl AssumeRoleAudit {
                     b.items.len(),
                     self.config.failed_window_minutes
                 );
-                let time = time::OffsetDateTime::from_unix_timestamp(b.start)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-                let f = Finding::new(
-                    FAILED_ASSUMPTIONS,
-                    sev,
-                    title,
-                    b.principal.as_str(),
-                    b.items.join(", "),
-                    time,
-                    &format!("bucket {}", b.bucket),
-                )
-                .with_event_ids(b.event_ids)
-                .with_context("distinct_roles", b.items.len().to_string())
-                .with_context("window_seconds", (b.end - b.start).to_string());
+                let f = Finding::for_burst(FAILED_ASSUMPTIONS, sev, title, "distinct_roles", b);
                 self.findings.push(f);
             }
         }

@@ -207,4 +207,29 @@ impl Finding {
         }
         f
     }
+
+    /// A finding about a windowed burst; `count_context` names the distinct-item count
+    /// (e.g. `distinct_roles`). The bucket keeps the dedup key stable across runs.
+    pub(crate) fn for_burst(
+        rule: &str,
+        severity: Severity,
+        title: impl Into<String>,
+        count_context: &str,
+        b: super::window::Burst,
+    ) -> Finding {
+        let time =
+            OffsetDateTime::from_unix_timestamp(b.start).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Finding::new(
+            rule,
+            severity,
+            title,
+            b.principal.as_str(),
+            b.items.join(", "),
+            time,
+            &format!("bucket {}", b.bucket),
+        )
+        .with_event_ids(b.event_ids)
+        .with_context(count_context, b.items.len().to_string())
+        .with_context("window_seconds", (b.end - b.start).to_string())
+    }
 }

@@ -337,20 +337,7 @@ impl SecretAccessAudit {
                     b.items.len(),
                     self.config.bulk_window_minutes
                 );
-                let time = time::OffsetDateTime::from_unix_timestamp(b.start)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-                let f = Finding::new(
-                    BULK_READ,
-                    sev,
-                    title,
-                    b.principal.as_str(),
-                    b.items.join(", "),
-                    time,
-                    &format!("bucket {}", b.bucket),
-                )
-                .with_event_ids(b.event_ids)
-                .with_context("distinct_secrets", b.items.len().to_string())
-                .with_context("window_seconds", (b.end - b.start).to_string());
+                let f = Finding::for_burst(BULK_READ, sev, title, "distinct_secrets", b);
                 self.findings.push(f);
             }
         }

@@ -7,12 +7,14 @@
 //! while a rescan can still meet it — published dedup keys are saved even when the run fails midway.
 //! Real-time EventBridge events go through the same dedup (`realtime`) without moving the watermark.
 
+mod clients;
 mod realtime;
 mod run;
 mod settings;
 
+pub use clients::RunnerClients;
 pub use realtime::{
     API_CALL_VIA_CLOUDTRAIL, EventReport, RealTimeError, audit_eventbridge_event, is_api_call_event,
 };
 pub use run::{RecordAudit, RegionReport, RunReport, run_cloudtrail_audit};
-pub use settings::{RunnerSettings, SettingsError};
+pub use settings::{ENV_AUDIT_CONFIG, RunnerSettings, SettingsError, read_audit_config};

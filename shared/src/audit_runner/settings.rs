@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::audit::{AuditConfig, AuditConfigError};
 use crate::aws::cloudtrail::LookupPacing;
 
 pub const ENV_TOPIC_ARN: &str = "SNOWKEY_TOPIC_ARN";
@@ -16,6 +17,18 @@ pub const ENV_LOOKBACK_MINUTES: &str = "SNOWKEY_AUDIT_LOOKBACK_MINUTES";
 /// LookupEvents requests per second per region this function may use (default 1: half of CloudTrail's
 /// 2, which the secret-access and assume-role audits share).
 pub const ENV_LOOKUP_RATE: &str = "SNOWKEY_LOOKUP_REQUESTS_PER_SECOND";
+/// JSON rule configuration (allow-lists, CIDRs, severities) for every audit; see `crate::audit`.
+pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
+
+/// The audits' rule configuration; unset or blank means every default.
+pub fn read_audit_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<AuditConfig, AuditConfigError> {
+    let json = lookup(ENV_AUDIT_CONFIG)
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "{}".into());
+    AuditConfig::from_json(&json)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunnerSettings {
