@@ -168,8 +168,11 @@ pub async fn start() -> Emulator {
     Emulator::start(seed()).await.expect("start emulator")
 }
 
+/// Sees the wire as sent: without `no_gzip`, another crate enabling reqwest's gzip feature in a
+/// workspace build would inflate bodies and strip `Content-Encoding` before the tests look.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .no_gzip()
         .timeout(std::time::Duration::from_secs(10))
         .user_agent("emulator-tests/1.0")
         .build()
