@@ -19,6 +19,9 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
     event: &super::RotationEvent,
 ) -> Result<StepOutcome, RotationError> {
     let token = event.client_request_token.as_str();
+    // Generation is CPU-bound and the reads below wait on the network: start it first so the two
+    // overlap. A re-run that finds the pending value drops it unused.
+    let new_key = ports.keygen.generate(config.key_size);
     let pending = VersionSelector::VersionAtStage(token.to_string(), Stage::Pending);
     if ports
         .secrets
@@ -47,7 +50,7 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
         step: ctx.step,
         source: e,
     };
-    let new_key = ports.keygen.generate(config.key_size).map_err(key_error)?;
+    let new_key = new_key.await.map_err(key_error)?;
     let text = next_value(ctx, &current, &new_key, passphrase.as_ref(), options)?;
     ports
         .secrets

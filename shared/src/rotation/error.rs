@@ -113,6 +113,20 @@ pub enum RotationError {
     },
 
     #[error(
+        "secret {secret}: {step}: Snowflake refused user {by} changing the keys of user {user}: {cause}; \
+         grant MODIFY PROGRAMMATIC AUTHENTICATION METHODS on user {user} to the role {by} logs in with \
+         (its default role, or the secret's `role`)"
+    )]
+    AlterRefused {
+        secret: String,
+        step: Step,
+        /// The user the function logged in as: the service user itself, or the admin user.
+        by: String,
+        user: String,
+        cause: String,
+    },
+
+    #[error(
         "secret {secret}: {step}: the AWSPENDING key did not pass the test after {attempts} attempt(s): {cause}"
     )]
     TestFailed {
@@ -169,6 +183,7 @@ impl RotationError {
             | PendingNotRegistered { step, .. }
             | IdentityChanged { step, .. }
             | LoginFailed { step, .. }
+            | AlterRefused { step, .. }
             | TestFailed { step, .. }
             | AdminSecret { step, .. }
             | Key { step, .. }

@@ -66,35 +66,20 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     guard: Guard,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
-    let (new, old_fp, moved_current) = match guard {
+    let (new, old_fp, slots, moved_current) = match guard {
         Guard::Proceed => {
-            let (new, old) = move_current(ports, ctx, token).await?;
-            (new, Some(old.fingerprint()), true)
+            let moved = move_current(ports, ctx, token).await?;
+            (moved.new, Some(moved.old_fingerprint), moved.slots, true)
         }
         Guard::AlreadyCurrent => {
-            let new = observe::load_current(&ports.secrets, ctx).await?;
-            let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
-            (new, previous, false)
+            let (new, previous, slots) = observe_after_move(ports, ctx).await?;
+            (new, previous, slots, false)
         }
     };
     if let Some(name) = &options.ssm_parameter {
         mirror(ports, ctx, name, &new).await?;
     }
-    // Read with the new AWSCURRENT key: after a promotion the old key no longer logs in.
-    let slots = observe::describe_slots(ports, ctx, &new, "AWSCURRENT").await?;
     let new_fp = new.fingerprint();
-    if observe::slot_of(&slots, &new_fp).is_none() {
-        return Err(RotationError::CurrentNotRegistered {
-            secret: ctx.secret.to_string(),
-            step: ctx.step,
-            user: slots.name.clone(),
-            fingerprint: new_fp,
-        });
-    }
-    KnownKeys::new([new_fp.clone()], &new.value)
-        .with_previous(old_fp.clone())
-        .check_slots(&ports.secrets, ctx, &slots)
-        .await?;
     let outcome = if config.grace_mode {
         keep_previous(&slots, &new_fp)
     } else {
@@ -112,14 +97,24 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     }))
 }
 
-/// Moves AWSCURRENT to the token once Snowflake lists the pending key. Returns (new, old) versions.
+/// What `move_current` saw and did: Snowflake's slots are unchanged since it read them (only the
+/// stages moved), so the promotion decides from that reading without describing the user again.
+struct Moved {
+    new: Loaded,
+    old_fingerprint: Fingerprint,
+    slots: UserKeySlots,
+}
+
+/// Moves AWSCURRENT to the token once Snowflake lists the pending key and accepts it for login.
 async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
     token: &str,
-) -> Result<(Loaded, Loaded), RotationError> {
-    let current = observe::load_current(&ports.secrets, ctx).await?;
-    let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
+) -> Result<Moved, RotationError> {
+    let (current, pending) = tokio::try_join!(
+        observe::load_current(&ports.secrets, ctx),
+        observe::load_pending(&ports.secrets, ctx, token),
+    )?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
     let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;
     if observe::slot_of(&slots, &pending.fingerprint()).is_none() {
@@ -145,7 +140,36 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
         .await
         .map_err(|e| ctx.aws(e))?;
     tracing::info!(secret = ctx.secret, step = %ctx.step, "moved AWSCURRENT to the new version");
-    Ok((pending, current))
+    Ok(Moved {
+        old_fingerprint: current.fingerprint(),
+        new: pending,
+        slots,
+    })
+}
+
+/// A re-run after AWSCURRENT already moved: read the new key's slots with that key (after a
+/// promotion the old key no longer logs in) and check them as `move_current` would have.
+async fn observe_after_move<S: SecretStore, K: KeyRegistry, N, M, G>(
+    ports: &Ports<S, K, N, M, G>,
+    ctx: Ctx<'_>,
+) -> Result<(Loaded, Option<Fingerprint>, UserKeySlots), RotationError> {
+    let new = observe::load_current(&ports.secrets, ctx).await?;
+    let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
+    let slots = observe::describe_slots(ports, ctx, &new, "AWSCURRENT").await?;
+    let new_fp = new.fingerprint();
+    if observe::slot_of(&slots, &new_fp).is_none() {
+        return Err(RotationError::CurrentNotRegistered {
+            secret: ctx.secret.to_string(),
+            step: ctx.step,
+            user: slots.name.clone(),
+            fingerprint: new_fp,
+        });
+    }
+    KnownKeys::new([new_fp], &new.value)
+        .with_previous(previous.clone())
+        .check_slots(&ports.secrets, ctx, &slots)
+        .await?;
+    Ok((new, previous, slots))
 }
 
 /// SSM copy of the AWSCURRENT key (and passphrase), before the old key is removed from Snowflake.
@@ -201,7 +225,7 @@ async fn promote<S, K: KeyRegistry, N, M, G>(
             .registry
             .unset_key(conn, user, slot)
             .await
-            .map_err(|e| ctx.snowflake(e))
+            .map_err(|e| observe::alter_failed(ctx, conn, user, e))
     };
 
     let new_slot = if holds_new(Slot::One) {
@@ -214,7 +238,7 @@ async fn promote<S, K: KeyRegistry, N, M, G>(
                 .registry
                 .set_key(conn, user, Slot::One, &new.key.public_key())
                 .await
-                .map_err(|e| ctx.snowflake(e))?
+                .map_err(|e| observe::alter_failed(ctx, conn, user, e))?
             {
                 SetKeyOutcome::Set => Slot::One,
                 // The new key already sits (accepted) in slot 2, so a policy refusal of the very

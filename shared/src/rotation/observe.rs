@@ -206,6 +206,16 @@ pub async fn describe_slots<S: SecretStore, K: KeyRegistry, N, M, G>(
         {
             e
         }
+        // Snowflake answers a wrong key and a user that does not exist alike: name the user.
+        Err(e @ SnowflakeError::Authentication { .. }) => {
+            return Err(RotationError::LoginFailed {
+                secret: ctx.secret.to_string(),
+                step: ctx.step,
+                version: label.to_string(),
+                user: user.to_string(),
+                cause: e.to_string(),
+            });
+        }
         Err(e) => return Err(ctx.snowflake(e)),
     };
     tracing::warn!(secret = ctx.secret, step = %ctx.step, version = label, cause = %refused, "key does not log in as its user; reading DESC USER as the admin user");
@@ -225,8 +235,9 @@ pub async fn describe_slots<S: SecretStore, K: KeyRegistry, N, M, G>(
                 match e {
                     // "does not exist or not authorized": what a role that may not describe it gets.
                     SnowflakeError::Sql { .. } =>
-                        ": describing another user takes OWNERSHIP of it \
-                        (MODIFY PROGRAMMATIC AUTHENTICATION METHODS is not enough)",
+                        ": either the user does not exist, or the admin's role does not own it \
+                        (describing another user takes OWNERSHIP of it; MODIFY PROGRAMMATIC \
+                        AUTHENTICATION METHODS is not enough)",
                     _ => "",
                 }
             ),
@@ -324,6 +335,28 @@ pub async fn previous_fingerprint<S: SecretStore>(
         tracing::warn!(secret = ctx.secret, step = %ctx.step, "AWSPREVIOUS value is unreadable or for another user; its key cannot be attributed");
     }
     Ok(fingerprint)
+}
+
+/// An `ALTER USER` that failed: a missing privilege names who lacks it on whom, and what to grant.
+pub fn alter_failed(
+    ctx: Ctx<'_>,
+    conn: &Connection,
+    target_user: &str,
+    error: SnowflakeError,
+) -> RotationError {
+    match error {
+        // 42501: "Insufficient privileges to operate on user …".
+        SnowflakeError::Sql { ref sql_state, .. } if sql_state == "42501" => {
+            RotationError::AlterRefused {
+                secret: ctx.secret.to_string(),
+                step: ctx.step,
+                by: conn.settings.user.clone(),
+                user: target_user.to_string(),
+                cause: error.to_string(),
+            }
+        }
+        other => ctx.snowflake(other),
+    }
 }
 
 /// The slot holding `fp`, slot 1 first.

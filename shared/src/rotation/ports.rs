@@ -254,17 +254,32 @@ pub trait KeyMirror: Send + Sync {
 
 /// Makes new key pairs. Production uses [`SystemKeyGenerator`]; tests may hand out pre-generated
 /// keys because RSA generation dominates their run time.
+///
+/// Generation starts when `generate` is called, not when the future is first polled, so the step
+/// can overlap it with its network reads; dropping the future discards the key.
 pub trait KeyGenerator: Send + Sync {
-    fn generate(&self, size: KeySize) -> Result<PrivateKey, crate::keys::KeyError>;
+    fn generate(
+        &self,
+        size: KeySize,
+    ) -> impl Future<Output = Result<PrivateKey, crate::keys::KeyError>> + Send + 'static;
 }
 
-/// [`PrivateKey::generate`].
+/// [`PrivateKey::generate`] on Tokio's blocking pool: RSA generation is tens of milliseconds of CPU,
+/// which would otherwise stall the reads it can run beside.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemKeyGenerator;
 
 impl KeyGenerator for SystemKeyGenerator {
-    fn generate(&self, size: KeySize) -> Result<PrivateKey, crate::keys::KeyError> {
-        PrivateKey::generate(size)
+    fn generate(
+        &self,
+        size: KeySize,
+    ) -> impl Future<Output = Result<PrivateKey, crate::keys::KeyError>> + Send + 'static {
+        let task = tokio::task::spawn_blocking(move || PrivateKey::generate(size));
+        async move {
+            task.await.map_err(|e| {
+                crate::keys::KeyError::Generation(format!("the key generation task failed: {e}"))
+            })?
+        }
     }
 }
 

@@ -11,8 +11,10 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     ctx: Ctx<'_>,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
-    let current = observe::load_current(&ports.secrets, ctx).await?;
-    let pending = observe::load_pending(&ports.secrets, ctx, token).await?;
+    let (current, pending) = tokio::try_join!(
+        observe::load_current(&ports.secrets, ctx),
+        observe::load_pending(&ports.secrets, ctx, token),
+    )?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
     let user = current.value.user.as_str();
     let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;
@@ -50,7 +52,7 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
         .registry
         .set_key(&conn, user, target, &pending.key.public_key())
         .await
-        .map_err(|e| ctx.snowflake(e))?
+        .map_err(|e| observe::alter_failed(ctx, &conn, user, e))?
     {
         SetKeyOutcome::Set => {
             tracing::info!(secret = ctx.secret, step = %ctx.step, %target, fingerprint = %pending_fp, "registered AWSPENDING key");

@@ -65,7 +65,10 @@ impl PooledKeys {
 }
 
 impl KeyGenerator for PooledKeys {
-    fn generate(&self, _size: KeySize) -> Result<PrivateKey, KeyError> {
-        Ok(self.take())
+    fn generate(
+        &self,
+        _size: KeySize,
+    ) -> impl Future<Output = Result<PrivateKey, KeyError>> + Send + 'static {
+        std::future::ready(Ok(self.take()))
     }
 }

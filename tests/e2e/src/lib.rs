@@ -9,6 +9,7 @@
 
 pub mod audit_demo;
 pub mod aws_faults;
+pub mod bad_input;
 pub mod driver;
 pub mod keys;
 pub mod logs;

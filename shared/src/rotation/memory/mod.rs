@@ -91,12 +91,16 @@ impl PregeneratedKeys {
 }
 
 impl KeyGenerator for PregeneratedKeys {
-    fn generate(&self, _size: KeySize) -> Result<PrivateKey, KeyError> {
+    fn generate(
+        &self,
+        _size: KeySize,
+    ) -> impl Future<Output = Result<PrivateKey, KeyError>> + Send + 'static {
         let index = self.next.fetch_add(1, Ordering::SeqCst);
-        let der = self
-            .keys
-            .get(index)
-            .ok_or_else(|| KeyError::Generation("the pre-generated keys are used up".into()))?;
-        PrivateKey::from_bytes(der, None)
+        std::future::ready(
+            self.keys
+                .get(index)
+                .ok_or_else(|| KeyError::Generation("the pre-generated keys are used up".into()))
+                .and_then(|der| PrivateKey::from_bytes(der, None)),
+        )
     }
 }
