@@ -12,13 +12,20 @@ use serde_json::{Value, json};
 use snowkey_shared::aws::secrets_manager::SecretsManagerStore;
 use snowkey_shared::aws::sns::SnsPublisher;
 use snowkey_shared::aws::ssm::SsmMirror;
-use snowkey_shared::rotation::{Ports, RotationConfig, RotationEvent, RotationToken, run_step};
+use snowkey_shared::rotation::{
+    Ports, RotationConfig, RotationEvent, RotationToken, VersionCache, run_step,
+};
 use snowkey_shared::snowflake::{RetryPolicy, SqlApiKeyRegistry};
 use tracing::Instrument as _;
 
 /// The ports of the deployed function: no topic → no messages; no KMS key → mirror tags fail loudly.
-pub type RotationPorts =
-    Ports<SecretsManagerStore, SqlApiKeyRegistry, Option<SnsPublisher>, Option<SsmMirror>>;
+/// A warm function reads each secret version once ([`VersionCache`]).
+pub type RotationPorts = Ports<
+    VersionCache<SecretsManagerStore>,
+    SqlApiKeyRegistry,
+    Option<SnsPublisher>,
+    Option<SsmMirror>,
+>;
 
 /// Everything built once per cold start.
 pub struct App {
@@ -52,7 +59,9 @@ impl App {
             .build()
             .map_err(|e| AppError::Http(e.to_string()))?;
         let ports = Ports::new(
-            SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk)),
+            VersionCache::new(SecretsManagerStore::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+            )),
             SqlApiKeyRegistry::new(http, retry),
             config
                 .topic_arn
@@ -85,7 +94,9 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambd
         request_id = %event.context.request_id,
     );
     async {
-        let outcome = run_step(&app.ports, &app.rotation, &rotation_event).await?;
+        // Boxed: the step futures nest deep enough to exceed the compiler's layout depth limit
+        // inside the runtime's service type; one allocation per invocation is free.
+        let outcome = Box::pin(run_step(&app.ports, &app.rotation, &rotation_event)).await?;
         tracing::info!(%outcome, "step done");
         Ok(json!({
             "SecretId": rotation_event.secret_id,

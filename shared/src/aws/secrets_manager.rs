@@ -114,7 +114,6 @@ impl SecretStore for SecretsManagerStore {
         match out.secret_string {
             Some(text) => Ok(Some(StoredVersion {
                 version_id,
-                stages,
                 text: SecretText::new(text),
             })),
             None if out.secret_binary.is_some() => Err(AwsError::Other {

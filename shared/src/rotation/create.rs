@@ -7,7 +7,7 @@ use super::guards::{Ctx, SecretOptions};
 use super::observe::{self, Loaded};
 use super::secret_value::{FieldError, field};
 use super::{
-    KeyGenerator, Ports, RotationConfig, RotationError, SecretStore, SecretText, Stage,
+    KeyGenerator, Ports, RotationConfig, RotationError, SecretDescription, SecretStore, SecretText,
     StepOutcome, VersionSelector,
 };
 
@@ -15,6 +15,7 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
     ports: &Ports<S, K, N, M, G>,
     config: &RotationConfig,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
     options: &SecretOptions,
     event: &super::RotationEvent,
 ) -> Result<StepOutcome, RotationError> {
@@ -22,7 +23,8 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
     // Generation is CPU-bound and the reads below wait on the network: start it first so the two
     // overlap. A re-run that finds the pending value drops it unused.
     let new_key = ports.keygen.generate(config.key_size);
-    let pending = VersionSelector::VersionAtStage(token.to_string(), Stage::Pending);
+    // The guards have checked that the token is labelled AWSPENDING.
+    let pending = VersionSelector::Version(token.to_string());
     if ports
         .secrets
         .get_value(ctx.secret, &pending)
@@ -33,7 +35,7 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
         return Ok(StepOutcome::PendingAlreadyCreated);
     }
     // Validates the whole current value (and decrypts its key) before anything is written.
-    let current = observe::load_current(&ports.secrets, ctx).await?;
+    let current = observe::load_current(&ports.secrets, ctx, description).await?;
     let passphrase = if current.value.is_encrypted() || config.encrypt_keys {
         Some(
             ports

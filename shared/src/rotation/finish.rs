@@ -10,8 +10,8 @@ use crate::snowflake::{Slot, UserKeySlots};
 use super::guards::{Ctx, Guard, PASSPHRASE_PARAMETER_SUFFIX, SecretOptions};
 use super::observe::{self, KnownKeys, Loaded};
 use super::{
-    Connection, KeyMirror, KeyRegistry, Ports, RotationConfig, RotationError, SecretStore,
-    SecretText, SetKeyOutcome, StepOutcome,
+    Connection, KeyMirror, KeyRegistry, Ports, RotationConfig, RotationError, SecretDescription,
+    SecretStore, SecretText, SetKeyOutcome, StepOutcome,
 };
 
 /// What a finished rotation did, for the "rotated" notification.
@@ -62,17 +62,18 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     ports: &Ports<S, K, N, M, G>,
     config: &RotationConfig,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
     options: &SecretOptions,
     guard: Guard,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
     let (new, old_fp, slots, moved_current) = match guard {
         Guard::Proceed => {
-            let moved = move_current(ports, ctx, token).await?;
+            let moved = move_current(ports, ctx, description, token).await?;
             (moved.new, Some(moved.old_fingerprint), moved.slots, true)
         }
         Guard::AlreadyCurrent => {
-            let (new, previous, slots) = observe_after_move(ports, ctx).await?;
+            let (new, previous, slots) = observe_after_move(ports, ctx, description).await?;
             (new, previous, slots, false)
         }
     };
@@ -109,10 +110,11 @@ struct Moved {
 async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
     token: &str,
 ) -> Result<Moved, RotationError> {
     let (current, pending) = tokio::try_join!(
-        observe::load_current(&ports.secrets, ctx),
+        observe::load_current(&ports.secrets, ctx, description),
         observe::load_pending(&ports.secrets, ctx, token),
     )?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
@@ -152,8 +154,9 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
 async fn observe_after_move<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
 ) -> Result<(Loaded, Option<Fingerprint>, UserKeySlots), RotationError> {
-    let new = observe::load_current(&ports.secrets, ctx).await?;
+    let new = observe::load_current(&ports.secrets, ctx, description).await?;
     let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
     let slots = observe::describe_slots(ports, ctx, &new, "AWSCURRENT").await?;
     let new_fp = new.fingerprint();

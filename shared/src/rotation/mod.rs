@@ -16,10 +16,12 @@ pub mod ports;
 pub mod secret_value;
 pub mod set;
 pub mod test;
+pub mod version_cache;
 
 pub use error::RotationError;
 pub use finish::{FinishReport, SlotOutcome};
 pub use ports::*;
+pub use version_cache::VersionCache;
 
 use crate::keys::Fingerprint;
 use crate::snowflake::Slot;
@@ -225,9 +227,13 @@ where
     }
     let token = event.client_request_token.as_str();
     match step {
-        Step::Create => create::create_secret(ports, config, ctx, &options, event).await,
-        Step::Set => set::set_secret(ports, ctx, token).await,
+        Step::Create => {
+            create::create_secret(ports, config, ctx, &description, &options, event).await
+        }
+        Step::Set => set::set_secret(ports, ctx, &description, token).await,
         Step::Test => test::test_secret(ports, config, ctx, token).await,
-        Step::Finish => finish::finish_secret(ports, config, ctx, &options, guard, token).await,
+        Step::Finish => {
+            finish::finish_secret(ports, config, ctx, &description, &options, guard, token).await
+        }
     }
 }

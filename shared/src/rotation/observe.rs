@@ -8,7 +8,10 @@ use crate::snowflake::{Slot, SnowflakeError, UserKeySlots};
 
 use super::guards::Ctx;
 use super::secret_value::SecretValue;
-use super::{Connection, KeyRegistry, Ports, RotationError, SecretStore, Stage, VersionSelector};
+use super::{
+    Connection, KeyRegistry, Ports, RotationError, SecretDescription, SecretStore, Stage,
+    VersionSelector,
+};
 
 /// One version of this secret, validated, with its key read.
 pub struct Loaded {
@@ -57,26 +60,33 @@ pub async fn load<S: SecretStore>(
     }))
 }
 
+/// The AWSCURRENT version as this step's `DescribeSecret` labels it, read by version id: a
+/// version's value never changes, so [`super::VersionCache`] may answer it without a call.
 pub async fn load_current<S: SecretStore>(
     secrets: &S,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
 ) -> Result<Loaded, RotationError> {
+    let version = description
+        .version_with(Stage::Current)
+        .ok_or_else(|| ctx.missing(Stage::Current))?;
     load(
         secrets,
         ctx,
-        VersionSelector::Stage(Stage::Current),
+        VersionSelector::Version(version.to_string()),
         "AWSCURRENT",
     )
     .await?
     .ok_or_else(|| ctx.missing(Stage::Current))
 }
 
+/// The token's value. The guards have checked that the token is labelled AWSPENDING.
 pub async fn load_pending<S: SecretStore>(
     secrets: &S,
     ctx: Ctx<'_>,
     token: &str,
 ) -> Result<Loaded, RotationError> {
-    let selector = VersionSelector::VersionAtStage(token.to_string(), Stage::Pending);
+    let selector = VersionSelector::Version(token.to_string());
     load(secrets, ctx, selector, "AWSPENDING")
         .await?
         .ok_or_else(|| ctx.missing(Stage::Pending))

@@ -107,11 +107,11 @@ impl fmt::Debug for SecretText {
     }
 }
 
-/// One stored version's value, as `GetSecretValue` returns it.
+/// One stored version's value, as `GetSecretValue` returns it. Only what never changes: Secrets
+/// Manager refuses a different value under an existing version id, while labels move.
 #[derive(Debug, Clone)]
 pub struct StoredVersion {
     pub version_id: String,
-    pub stages: Vec<String>,
     pub text: SecretText,
 }
 

@@ -4,15 +4,18 @@ use crate::snowflake::{Slot, SnowflakeError};
 
 use super::guards::Ctx;
 use super::observe::{self, KnownKeys};
-use super::{KeyRegistry, Ports, RotationError, SecretStore, SetKeyOutcome, StepOutcome};
+use super::{
+    KeyRegistry, Ports, RotationError, SecretDescription, SecretStore, SetKeyOutcome, StepOutcome,
+};
 
 pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
+    description: &SecretDescription,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
     let (current, pending) = tokio::try_join!(
-        observe::load_current(&ports.secrets, ctx),
+        observe::load_current(&ports.secrets, ctx, description),
         observe::load_pending(&ports.secrets, ctx, token),
     )?;
     observe::same_identity(ctx, &current.value, &pending.value)?;

@@ -88,8 +88,15 @@ impl Scenario {
             "ClientRequestToken": token,
             "Step": step.as_str(),
         });
+        let cold;
+        let app = if self.options.cold_starts {
+            cold = self.cold_app();
+            &cold
+        } else {
+            &self.app
+        };
         let result = snowflake_key_rotation::handle(
-            &self.app,
+            app,
             LambdaEvent::new(payload, LambdaContext::default()),
         )
         .await;

@@ -5,7 +5,7 @@ use anyhow::{Context, ensure};
 use snowflake_emulator::Fault;
 use snowkey_shared::rotation::Step;
 
-use crate::aws_faults::AwsFaultKind;
+use crate::aws_faults::{AwsFaultKind, FiredFault};
 use crate::driver::STEPS;
 use crate::scenario::Scenario;
 
@@ -21,8 +21,27 @@ pub enum Injection {
     Snowflake(Fault),
 }
 
-/// Runs a rotation with `injection` in `faulted` step; returns whether the injected step failed.
-pub async fn run_case(s: &Scenario, faulted: Step, injection: &Injection) -> anyhow::Result<bool> {
+/// What the faulted step did.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    /// The faulted step's error, as the function returned it to Secrets Manager.
+    pub step_error: Option<String>,
+    /// The AWS call the fault hit (`None` for a Snowflake fault, or if nothing matched).
+    pub fired: Option<FiredFault>,
+}
+
+impl CaseOutcome {
+    pub fn step_failed(&self) -> bool {
+        self.step_error.is_some()
+    }
+}
+
+/// Runs a rotation with `injection` in `faulted` step, then Secrets Manager's retries.
+pub async fn run_case(
+    s: &Scenario,
+    faulted: Step,
+    injection: &Injection,
+) -> anyhow::Result<CaseOutcome> {
     let token = s.start_rotation().await?;
     let mut pending_registered = false;
     for step in STEPS {
@@ -43,6 +62,10 @@ pub async fn run_case(s: &Scenario, faulted: Step, injection: &Injection) -> any
         Injection::Snowflake(fault) => s.emulator.inject(fault.clone()),
     }
     let result = s.invoke(faulted, &token).await;
+    let outcome = CaseOutcome {
+        step_error: result.as_ref().err().map(ToString::to_string),
+        fired: s.stack.faults.fired(),
+    };
     s.stack.faults.disarm();
     s.clear_snowflake_faults().await?;
     pending_registered |= faulted == Step::Set && result.is_ok();
@@ -73,7 +96,7 @@ pub async fn run_case(s: &Scenario, faulted: Step, injection: &Injection) -> any
     s.check_finished(&token)
         .await
         .context("after the retries")?;
-    Ok(result.is_err())
+    Ok(outcome)
 }
 
 /// A regex matching the statement's kind (its text up to the key body), for an emulator fault.

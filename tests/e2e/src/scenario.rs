@@ -9,7 +9,7 @@ use snowflake_emulator::seed::MPAM;
 use snowflake_emulator::{Emulator, Seed, SeedRole, SeedUser};
 use snowflake_key_rotation::App;
 use snowkey_shared::keys::{Passphrase, PrivateKey};
-use snowkey_shared::rotation::{Ports, RotationConfig};
+use snowkey_shared::rotation::{Ports, RotationConfig, VersionCache};
 use snowkey_shared::snowflake::{RetryPolicy, SqlApiKeyRegistry};
 
 use crate::keys::PooledKeys;
@@ -35,6 +35,10 @@ pub struct Options {
     /// Admin mode: the service user may not change its own keys; an admin user (its own secret,
     /// named by `admin_secret_arn`) holds the privilege on both users.
     pub admin: bool,
+    /// Every invocation runs on a freshly started function, as when each step lands on a new
+    /// Lambda instance: nothing is remembered between steps, so each step makes every AWS call
+    /// it can make (what a fault matrix must cover).
+    pub cold_starts: bool,
 }
 
 /// The admin side of an admin-mode scenario.
@@ -104,7 +108,41 @@ pub fn secret_json(
     value.to_string()
 }
 
+/// The function as a cold start builds it: nothing remembered, no KMS key checked yet.
+fn function_app(
+    stack: &Stack,
+    options: &Options,
+    topic_arn: &str,
+    kms_key_id: &str,
+    http: &reqwest::Client,
+) -> App {
+    let ports = Ports::new(
+        VersionCache::new(stack.secret_store()),
+        SqlApiKeyRegistry::new(http.clone(), fast_retry_policy()),
+        Some(stack.publisher(topic_arn)),
+        Some(stack.mirror(kms_key_id)),
+    );
+    let rotation = RotationConfig {
+        grace_mode: options.grace_mode,
+        test_retry: Duration::from_millis(300),
+        test_retry_interval: Duration::from_millis(100),
+        ..RotationConfig::default()
+    };
+    App { rotation, ports }
+}
+
 impl Scenario {
+    /// A freshly started function over the same clients (see [`Options::cold_starts`]).
+    pub fn cold_app(&self) -> App {
+        function_app(
+            &self.stack,
+            &self.options,
+            &self.topic_arn,
+            &self.kms_key_id,
+            &self.http,
+        )
+    }
+
     pub async fn new(stack: Arc<Stack>, options: Options) -> anyhow::Result<Scenario> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let user = "SVC_LOADER".to_string();
@@ -196,19 +234,7 @@ impl Scenario {
         let (topic_arn, queue_url) = stack.topic_with_queue(&format!("snowkey-e2e-{id}")).await?;
         let kms_key_id = stack.create_kms_key().await?;
         let http = reqwest::Client::builder().build()?;
-        let ports = Ports::new(
-            stack.secret_store(),
-            SqlApiKeyRegistry::new(http.clone(), fast_retry_policy()),
-            Some(stack.publisher(&topic_arn)),
-            Some(stack.mirror(&kms_key_id)),
-        );
-        let rotation = RotationConfig {
-            grace_mode: options.grace_mode,
-            test_retry: Duration::from_millis(300),
-            test_retry_interval: Duration::from_millis(100),
-            ..RotationConfig::default()
-        };
-        let app = App { rotation, ports };
+        let app = function_app(&stack, &options, &topic_arn, &kms_key_id, &http);
         let checker = SqlApiKeyRegistry::new(
             http.clone(),
             RetryPolicy {

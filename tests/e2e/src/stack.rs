@@ -1,11 +1,20 @@
-//! The local AWS side: moto, SDK clients for the function (through the fault interceptor) and
-//! plain clients for setting up and reading back.
+//! The local AWS side: moto, SDK clients for the function (through the fault interceptor, with the
+//! production timeouts) and plain clients for setting up and reading back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use snowkey_shared::aws::config::sdk_timeouts;
 use snowkey_shared::aws::{SecretsManagerStore, SnsPublisher, SsmMirror};
 
-use crate::aws_faults::{AwsFaultInterceptor, AwsFaults};
+use crate::aws_faults::{AwsFaultInterceptor, AwsFaults, BlackHole};
+
+/// The function's per-attempt AWS timeout here. Production's builder with local values: moto
+/// answers in milliseconds (its slow first call per service is taken by [`Stack::start`]'s
+/// warm-up), so only a black-holed call reaches it.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The function's whole-call AWS timeout here (retries included): a hung call costs this long.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2500);
 
 /// Clients against one moto server.
 pub struct Stack {
@@ -13,6 +22,8 @@ pub struct Stack {
     pub sdk: aws_config::SdkConfig,
     /// Counts (and, when armed, fails) every AWS call the function makes.
     pub faults: Arc<AwsFaults>,
+    /// Where [`crate::AwsFaultKind::Timeout`] sends a call; lives as long as the stack.
+    pub black_hole: BlackHole,
     /// The function's clients: every call passes through [`Self::faults`].
     pub function: FunctionClients,
     /// Setup and read-back clients: never faulted.
@@ -28,6 +39,10 @@ pub struct FunctionClients {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sns: aws_sdk_sns::Client,
+    /// DescribeKey for the SSM mirror. The mirror caches a successful answer, so it is called
+    /// before the first PutParameter of a scenario only; the fault matrix uses a fresh scenario
+    /// per case, which keeps the count stable.
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl Stack {
@@ -35,28 +50,40 @@ impl Stack {
     pub async fn start() -> anyhow::Result<Stack> {
         let moto = test_support::try_moto().await?;
         let sdk = moto.sdk_config().await;
-        let faults = Arc::new(AwsFaults::default());
+        let black_hole = BlackHole::start().await?;
+        let faults = Arc::new(AwsFaults::new(&black_hole.endpoint));
         let interceptor = AwsFaultInterceptor(faults.clone());
+        // As `load_sdk_config` does in production, with the local values.
+        let function_sdk = sdk
+            .to_builder()
+            .timeout_config(sdk_timeouts(ATTEMPT_TIMEOUT, OPERATION_TIMEOUT))
+            .build();
         let function = FunctionClients {
             secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                aws_sdk_secretsmanager::config::Builder::from(&function_sdk)
                     .interceptor(interceptor.clone())
                     .build(),
             ),
             ssm: aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(&sdk)
+                aws_sdk_ssm::config::Builder::from(&function_sdk)
                     .interceptor(interceptor.clone())
                     .build(),
             ),
             sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&sdk)
+                aws_sdk_sns::config::Builder::from(&function_sdk)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&function_sdk)
                     .interceptor(interceptor)
                     .build(),
             ),
         };
-        Ok(Stack {
+        let stack = Stack {
             endpoint: moto.endpoint.clone(),
             faults,
+            black_hole,
             function,
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),
@@ -64,7 +91,19 @@ impl Stack {
             sns: aws_sdk_sns::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sdk,
-        })
+        };
+        stack.warm_up().await?;
+        Ok(stack)
+    }
+
+    /// moto loads a service's backend on its first request (SSM's takes over a second); that
+    /// first request is made here, untimed, rather than by the function under its timeouts.
+    async fn warm_up(&self) -> anyhow::Result<()> {
+        self.secrets.list_secrets().max_results(1).send().await?;
+        self.ssm.describe_parameters().max_results(1).send().await?;
+        self.sns.list_topics().send().await?;
+        self.kms.list_keys().limit(1).send().await?;
+        Ok(())
     }
 
     pub fn secret_store(&self) -> SecretsManagerStore {
@@ -72,8 +111,11 @@ impl Stack {
     }
 
     pub fn mirror(&self, kms_key_id: &str) -> SsmMirror {
-        // DescribeKey bypasses the fault interceptor so the fault matrix's call counts stay put.
-        SsmMirror::new(self.function.ssm.clone(), self.kms.clone(), kms_key_id)
+        SsmMirror::new(
+            self.function.ssm.clone(),
+            self.function.kms.clone(),
+            kms_key_id,
+        )
     }
 
     pub fn publisher(&self, topic_arn: &str) -> SnsPublisher {

@@ -1,24 +1,41 @@
 //! The fault matrix over real HTTP: every AWS call of every step failed before and after it
-//! reaches moto, and every Snowflake statement kind of every step answered 500, hung, or executed
-//! then dropped; after each, Secrets Manager's retries must converge with invariants 1–5 held.
+//! reaches moto, or hung until the function's SDK timeouts end it; every Snowflake statement kind
+//! of every step answered 500, hung, or executed then dropped; after each, Secrets Manager's
+//! retries must converge with invariants 1–5 held.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use e2e_tests::aws_faults::AwsFaultKind;
 use e2e_tests::driver::STEPS;
 use e2e_tests::keys::{self, POOL_SIZE};
 use e2e_tests::logs::{self, LeakScanner};
-use e2e_tests::matrix::{Injection, run_case, statement_pattern};
+use e2e_tests::matrix::{CaseOutcome, Injection, run_case, statement_pattern};
 use e2e_tests::stack::SnsMessage;
 use e2e_tests::{Options, Scenario, Stack};
 use snowflake_emulator::Fault;
 use snowkey_shared::rotation::Step;
 
+/// A watchdog only: a timeout case takes a few seconds (the stack's operation timeout, then the
+/// retries), so a case still running after this long is one the SDK timeouts did not end.
+const HUNG_CASE: Duration = Duration::from_secs(120);
+
+/// Every step on a freshly started function, so each step makes every AWS call it can (a warm
+/// function answers repeated version reads from memory).
 fn options(case: usize) -> Options {
     Options {
         mirror: true,
         key_offset: (case * 3) % POOL_SIZE,
+        cold_starts: true,
         ..Options::default()
+    }
+}
+
+/// A warm function, as when Secrets Manager's steps land on one Lambda instance.
+fn warm_options(case: usize) -> Options {
+    Options {
+        cold_starts: false,
+        ..options(case)
     }
 }
 
@@ -35,84 +52,121 @@ fn assert_no_leaks(messages: &[SnsMessage]) {
     assert!(leaks.is_empty(), "{leaks:?}");
 }
 
-#[tokio::test]
-async fn every_aws_call_failing_before_or_after_sending_converges() {
-    logs::capture();
-    let stack = Arc::new(Stack::start().await.unwrap());
-    // Which AWS calls each step makes, from a clean rotation.
+/// One AWS call of one step, as a clean rotation makes it.
+#[derive(Debug, Clone)]
+struct AwsCall {
+    step: Step,
+    /// 1-based, among the AWS calls of the step.
+    nth: usize,
+    operation: String,
+    encrypted: bool,
+}
+
+/// Every AWS call of every step, from clean rotations: each call of an unencrypted key's rotation,
+/// and GetRandomPassword, which only an encrypted key's createSecret makes (such a key is slow to
+/// decrypt, so only that call is taken from its rotation).
+async fn aws_calls(stack: &Arc<Stack>) -> Vec<AwsCall> {
+    let mut calls = Vec::new();
     let baseline = Scenario::new(stack.clone(), options(0)).await.unwrap();
     let token = baseline.start_rotation().await.unwrap();
-    let mut calls = Vec::new();
     for step in STEPS {
         stack.faults.disarm();
         baseline.invoke(step, &token).await.unwrap();
-        calls.push((step, stack.faults.operations()));
-    }
-    stack.faults.disarm();
-
-    let mut cases = 0;
-    let mut failed_steps = 0;
-    let mut messages = Vec::new();
-    for (step, operations) in &calls {
-        for (index, operation) in operations.iter().enumerate() {
-            for kind in [AwsFaultKind::BeforeSend, AwsFaultKind::AfterSend] {
-                let s = Scenario::new(stack.clone(), options(cases + 1))
-                    .await
-                    .unwrap();
-                let injection = Injection::Aws {
-                    nth: index + 1,
-                    kind,
-                };
-                let step_failed = run_case(&s, *step, &injection).await.unwrap_or_else(|e| {
-                    panic!(
-                        "{step}, call {} ({operation}) failed {kind:?}: {e:#}",
-                        index + 1
-                    )
-                });
-                failed_steps += usize::from(step_failed);
-                cases += 1;
-                messages.extend(stack.drain_queue(&s.queue_url).await.unwrap());
-            }
+        for (index, operation) in stack.faults.operations().into_iter().enumerate() {
+            calls.push(AwsCall {
+                step,
+                nth: index + 1,
+                operation,
+                encrypted: false,
+            });
         }
     }
 
-    // An encrypted key adds GetRandomPassword to createSecret (slow to decrypt: only that call).
-    let baseline = Scenario::new(
+    let encrypted = Scenario::new(
         stack.clone(),
         Options {
             encrypted: true,
-            ..options(cases + 1)
+            ..options(1)
         },
     )
     .await
     .unwrap();
-    let token = baseline.start_rotation().await.unwrap();
+    let token = encrypted.start_rotation().await.unwrap();
     stack.faults.disarm();
-    baseline.invoke(Step::Create, &token).await.unwrap();
-    let create_calls = stack.faults.operations();
-    let nth = 1 + create_calls
+    encrypted.invoke(Step::Create, &token).await.unwrap();
+    let nth = 1 + stack
+        .faults
+        .operations()
         .iter()
         .position(|op| op == "GetRandomPassword")
         .expect("GetRandomPassword is called");
-    for kind in [AwsFaultKind::BeforeSend, AwsFaultKind::AfterSend] {
-        let s = Scenario::new(
-            stack.clone(),
-            Options {
-                encrypted: true,
-                ..options(cases + 1)
-            },
-        )
+    stack.faults.disarm();
+    calls.push(AwsCall {
+        step: Step::Create,
+        nth,
+        operation: "GetRandomPassword".into(),
+        encrypted: true,
+    });
+    calls
+}
+
+/// Runs one AWS fault case in a fresh scenario; panics with the case's name if an invariant
+/// breaks, the rotation does not converge, or the fault hit another call than `call`.
+async fn run_aws_case(
+    stack: &Arc<Stack>,
+    call: &AwsCall,
+    kind: AwsFaultKind,
+    case: usize,
+) -> (CaseOutcome, Vec<SnsMessage>) {
+    let name = format!(
+        "{}, call {} ({}) {kind:?}",
+        call.step, call.nth, call.operation
+    );
+    let s = Scenario::new(
+        stack.clone(),
+        Options {
+            encrypted: call.encrypted,
+            ..options(case)
+        },
+    )
+    .await
+    .unwrap();
+    let injection = Injection::Aws {
+        nth: call.nth,
+        kind,
+    };
+    let outcome = run_case(&s, call.step, &injection)
         .await
-        .unwrap();
-        let step_failed = run_case(&s, Step::Create, &Injection::Aws { nth, kind })
-            .await
-            .unwrap_or_else(|e| panic!("createSecret, GetRandomPassword failed {kind:?}: {e:#}"));
-        failed_steps += usize::from(step_failed);
-        cases += 1;
-        messages.extend(stack.drain_queue(&s.queue_url).await.unwrap());
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let hit = outcome.fired.as_ref().map(|f| f.operation.as_str());
+    assert_eq!(hit, Some(call.operation.as_str()), "{name}: the fault hit");
+    let messages = stack.drain_queue(&s.queue_url).await.unwrap();
+    (outcome, messages)
+}
+
+#[tokio::test]
+async fn every_aws_call_failing_before_or_after_sending_converges() {
+    logs::capture();
+    let stack = Arc::new(Stack::start().await.unwrap());
+    let calls = aws_calls(&stack).await;
+
+    let mut cases = 0;
+    let mut failed_steps = 0;
+    let mut messages = Vec::new();
+    for call in &calls {
+        for kind in [AwsFaultKind::BeforeSend, AwsFaultKind::AfterSend] {
+            cases += 1;
+            let (outcome, case_messages) = run_aws_case(&stack, call, kind, cases + 1).await;
+            failed_steps += usize::from(outcome.step_failed());
+            messages.extend(case_messages);
+        }
     }
     println!(
-        "AWS fault cases: {cases} ({failed_steps} made the step fail); calls per step: {calls:?}"
+        "AWS fault cases: {cases} ({failed_steps} made the step fail); calls: {:?}",
+        calls
+            .iter()
+            .map(|c| format!("{} {}", c.step, c.operation))
+            .collect::<Vec<_>>()
     );
     assert!(cases >= 20, "the matrix covers every call: {calls:?}");
     assert!(failed_steps > 0);
@@ -123,12 +177,71 @@ async fn every_aws_call_failing_before_or_after_sending_converges() {
     assert_no_leaks(&messages);
 }
 
+/// The call is sent (and every SDK retry of it re-sent) to a port that accepts and never answers:
+/// the production timeouts (`sdk_timeouts`, with the stack's short values) must end it, the step
+/// must fail and say so, and Secrets Manager's retries must converge.
+#[tokio::test]
+async fn every_aws_call_timing_out_converges() {
+    logs::capture();
+    let started = Instant::now();
+    let stack = Arc::new(Stack::start().await.unwrap());
+    let calls = aws_calls(&stack).await;
+
+    let mut cases = 0;
+    let mut attempts = Vec::new();
+    let mut example_error = None;
+    let mut messages = Vec::new();
+    for call in &calls {
+        cases += 1;
+        let name = format!("{}, call {} ({})", call.step, call.nth, call.operation);
+        // Without working SDK timeouts the case would hang forever; fail it instead.
+        let (outcome, case_messages) = tokio::time::timeout(
+            HUNG_CASE,
+            run_aws_case(&stack, call, AwsFaultKind::Timeout, cases + 1),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: still hung after {HUNG_CASE:?}"));
+        attempts.push(outcome.fired.as_ref().map_or(0, |f| f.attempts));
+        if call.operation == "Publish" {
+            // Publishing is best effort: a notification that cannot be sent never fails a rotation.
+            assert!(
+                !outcome.step_failed(),
+                "{name}: a hung Publish failed the step: {:?}",
+                outcome.step_error
+            );
+        } else {
+            let error = outcome
+                .step_error
+                .unwrap_or_else(|| panic!("{name}: the step succeeded though the call hung"));
+            example_error.get_or_insert_with(|| error.clone());
+            assert!(
+                error.contains(&format!("{} failed", call.operation)) && error.contains("timeout"),
+                "{name}: the step's error does not say the call timed out: {error}"
+            );
+            assert!(
+                case_messages.iter().any(|m| m.severity == "HIGH"
+                    && m.body.contains(call.step.as_str())
+                    && m.body.contains("timeout")),
+                "{name}: the timeout was not announced with severity HIGH: {case_messages:?}"
+            );
+        }
+        messages.extend(case_messages);
+    }
+    println!(
+        "AWS timeout cases: {cases} (attempts per timed-out call: {attempts:?}); {:.1} s; e.g. {}",
+        started.elapsed().as_secs_f64(),
+        example_error.unwrap_or_default()
+    );
+    assert!(cases >= 10, "the matrix covers every call: {calls:?}");
+    assert_no_leaks(&messages);
+}
+
 #[tokio::test]
 async fn every_snowflake_statement_failing_hanging_or_dropping_converges() {
     logs::capture();
     let stack = Arc::new(Stack::start().await.unwrap());
     // Which statements each step runs, from a clean rotation.
-    let baseline = Scenario::new(stack.clone(), options(0)).await.unwrap();
+    let baseline = Scenario::new(stack.clone(), warm_options(0)).await.unwrap();
     let token = baseline.start_rotation().await.unwrap();
     let mut patterns = Vec::new();
     for step in STEPS {
@@ -165,13 +278,13 @@ async fn every_snowflake_statement_failing_hanging_or_dropping_converges() {
                 },
             ];
             for fault in faults {
-                let s = Scenario::new(stack.clone(), options(cases + 1))
+                let s = Scenario::new(stack.clone(), warm_options(cases + 1))
                     .await
                     .unwrap();
-                let step_failed = run_case(&s, *step, &Injection::Snowflake(fault.clone()))
+                let outcome = run_case(&s, *step, &Injection::Snowflake(fault.clone()))
                     .await
                     .unwrap_or_else(|e| panic!("{step}, {fault:?}: {e:#}"));
-                failed_steps += usize::from(step_failed);
+                failed_steps += usize::from(outcome.step_failed());
                 cases += 1;
                 messages.extend(stack.drain_queue(&s.queue_url).await.unwrap());
             }

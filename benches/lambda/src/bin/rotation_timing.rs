@@ -4,11 +4,16 @@
 //!
 //! ```text
 //! scripts/bootstrap.sh   # once: .venv with moto
-//! cargo run --release -p snowkey-lambda-bench --features rotation-timing --bin snowkey-rotation-timing -- --runs 10
+//! cargo run --release -p snowkey-lambda-bench --features rotation-timing --bin snowkey-rotation-timing
 //! ```
 //! Timed: the rotation function's handler for createSecret, setSecret, testSecret, finishSecret,
 //! with the event Secrets Manager sends. Not timed: `RotateSecret` (Secrets Manager's own call) and
 //! the harness's stage clean-up between steps (a moto difference from AWS).
+//!
+//! By default the steps run on one warm function, as when Secrets Manager's four invocations land on
+//! the same Lambda instance: setSecret, testSecret and finishSecret then read the versions from
+//! memory. `--fresh-function` gives every step a newly built function (no remembered versions), as
+//! when each lands on a new instance — five more `GetSecretValue` calls per rotation.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,12 +28,16 @@ use snowkey_shared::keys::{KeySize, PrivateKey};
 #[derive(Parser)]
 #[command(about = "Times a full four-step rotation against moto and the Snowflake emulator")]
 struct Args {
-    /// Rotations to time (each on the same secret, one after the other).
-    #[arg(long, default_value_t = 10)]
+    /// Rotations to time (each on the same secret, one after the other). RSA generation time
+    /// varies several-fold from key to key, so medians need dozens of samples.
+    #[arg(long, default_value_t = 60)]
     runs: usize,
     /// RSA-2048 generations to time for the reference.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 100)]
     key_runs: usize,
+    /// Run every step on a newly built function instead of one warm function.
+    #[arg(long)]
+    fresh_function: bool,
 }
 
 #[tokio::main]
@@ -54,11 +63,11 @@ async fn main() -> anyhow::Result<()> {
     );
     let scenario = Scenario::new(stack, Options::default()).await?;
     // One untimed rotation first: connection pools and the emulator warm, like a warm Lambda.
-    rotate(&scenario).await?;
+    rotate(&scenario, args.fresh_function).await?;
     let mut totals = Vec::with_capacity(args.runs);
     let mut per_step: [Vec<f64>; 4] = Default::default();
     for _ in 0..args.runs {
-        let steps = rotate(&scenario).await?;
+        let steps = rotate(&scenario, args.fresh_function).await?;
         totals.push(steps.iter().sum());
         for (times, took) in per_step.iter_mut().zip(steps) {
             times.push(took);
@@ -72,7 +81,12 @@ async fn main() -> anyhow::Result<()> {
         max(&keygen)
     );
     println!(
-        "four-step rotation (handler time per step, moto + Snowflake emulator), {} runs after 1 warm-up:",
+        "four-step rotation (handler time per step, moto + Snowflake emulator, {}), {} runs after 1 warm-up:",
+        if args.fresh_function {
+            "a fresh function per step"
+        } else {
+            "one warm function"
+        },
         args.runs
     );
     for (step, times) in STEPS.iter().zip(per_step.iter_mut()) {
@@ -98,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// One rotation: Secrets Manager's `RotateSecret`, then the four steps; returns each step's time.
-async fn rotate(scenario: &Scenario) -> anyhow::Result<[f64; 4]> {
+async fn rotate(scenario: &Scenario, fresh_function: bool) -> anyhow::Result<[f64; 4]> {
     let token = scenario.start_rotation().await?;
     let mut times = [0.0; 4];
     for (slot, step) in times.iter_mut().zip(STEPS) {
@@ -107,13 +121,18 @@ async fn rotate(scenario: &Scenario) -> anyhow::Result<[f64; 4]> {
             "ClientRequestToken": token,
             "Step": step.as_str(),
         });
+        // Built outside the timing: a new instance's clients exist before its first event.
+        let fresh;
+        let app = if fresh_function {
+            fresh = scenario.cold_app();
+            &fresh
+        } else {
+            &scenario.app
+        };
         let started = Instant::now();
-        snowflake_key_rotation::handle(
-            &scenario.app,
-            LambdaEvent::new(event, LambdaContext::default()),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{} failed: {e}", step.as_str()))?;
+        snowflake_key_rotation::handle(app, LambdaEvent::new(event, LambdaContext::default()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{} failed: {e}", step.as_str()))?;
         *slot = ms(started.elapsed());
         scenario.normalize_stages().await?;
     }

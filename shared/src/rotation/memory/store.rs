@@ -245,7 +245,6 @@ impl SecretStore for MemorySecretStore {
             let text = v.value.clone()?;
             Some(StoredVersion {
                 version_id: v.id.clone(),
-                stages: v.stages.clone(),
                 text,
             })
         }))
