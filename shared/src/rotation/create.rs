@@ -20,9 +20,6 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
     event: &super::RotationEvent,
 ) -> Result<StepOutcome, RotationError> {
     let token = event.client_request_token.as_str();
-    // Generation is CPU-bound and the reads below wait on the network: start it first so the two
-    // overlap. A re-run that finds the pending value drops it unused.
-    let new_key = ports.keygen.generate(config.key_size);
     // The guards have checked that the token is labelled AWSPENDING.
     let pending = VersionSelector::Version(token.to_string());
     if ports
@@ -34,6 +31,10 @@ pub async fn create_secret<S: SecretStore, K, N, M, G: KeyGenerator>(
     {
         return Ok(StepOutcome::PendingAlreadyCreated);
     }
+    // Generation is CPU-bound and the rest waits on the network (and on decrypting the current
+    // key): start it now so they overlap. Not earlier: a re-run that finds the pending value must
+    // not leave a generation running into the next invocation of a frozen Lambda.
+    let new_key = ports.keygen.generate(config.key_size);
     // Validates the whole current value (and decrypts its key) before anything is written.
     let current = observe::load_current(&ports.secrets, ctx, description).await?;
     let passphrase = if current.value.is_encrypted() || config.encrypt_keys {

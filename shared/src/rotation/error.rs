@@ -115,7 +115,7 @@ pub enum RotationError {
     #[error(
         "secret {secret}: {step}: Snowflake refused user {by} changing the keys of user {user}: {cause}; \
          grant MODIFY PROGRAMMATIC AUTHENTICATION METHODS on user {user} to the role {by} logs in with \
-         (its default role, or the secret's `role`)"
+         (the `role` field of {by}'s secret, or else {by}'s default role)"
     )]
     AlterRefused {
         secret: String,

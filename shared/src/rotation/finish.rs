@@ -67,14 +67,15 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     guard: Guard,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
-    let (new, old_fp, slots, moved_current) = match guard {
+    let (new, old_fp, moved_current) = match guard {
         Guard::Proceed => {
-            let moved = move_current(ports, ctx, description, token).await?;
-            (moved.new, Some(moved.old_fingerprint), moved.slots, true)
+            let (new, old) = move_current(ports, ctx, description, token).await?;
+            (new, Some(old.fingerprint()), true)
         }
         Guard::AlreadyCurrent => {
-            let (new, previous, slots) = observe_after_move(ports, ctx, description).await?;
-            (new, previous, slots, false)
+            let new = observe::load_current(&ports.secrets, ctx, description).await?;
+            let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
+            (new, previous, false)
         }
     };
     if let Some(name) = &options.ssm_parameter {
@@ -82,9 +83,13 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     }
     let new_fp = new.fingerprint();
     let outcome = if config.grace_mode {
+        let slots = attributed_slots(ports, ctx, &new, old_fp.clone()).await?;
         keep_previous(&slots, &new_fp)
     } else {
         let conn = observe::management_connection(ports, ctx, &new, "AWSCURRENT").await?;
+        // Read right before changing anything (invariant 5): the slots may have changed while
+        // AWSCURRENT moved and the mirror ran, and only keys attributable now may be removed.
+        let slots = attributed_slots(ports, ctx, &new, old_fp.clone()).await?;
         promote(ports, ctx, &conn, &slots, &new).await?
     };
     tracing::info!(secret = ctx.secret, step = %ctx.step, %outcome, moved_current, "rotation finished");
@@ -98,25 +103,16 @@ pub async fn finish_secret<S: SecretStore, K: KeyRegistry, N, M: KeyMirror, G>(
     }))
 }
 
-/// What `move_current` saw and did: Snowflake's slots are unchanged since it read them (only the
-/// stages moved), so the promotion decides from that reading without describing the user again.
-struct Moved {
-    new: Loaded,
-    old_fingerprint: Fingerprint,
-    slots: UserKeySlots,
-}
-
 /// Moves AWSCURRENT to the token once Snowflake lists the pending key and accepts it for login.
+/// Returns the (new, old) AWSCURRENT versions.
 async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
     description: &SecretDescription,
     token: &str,
-) -> Result<Moved, RotationError> {
-    let (current, pending) = tokio::try_join!(
-        observe::load_current(&ports.secrets, ctx, description),
-        observe::load_pending(&ports.secrets, ctx, token),
-    )?;
+) -> Result<(Loaded, Loaded), RotationError> {
+    let (current, pending) =
+        observe::load_current_and_pending(&ports.secrets, ctx, description, token).await?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
     let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;
     if observe::slot_of(&slots, &pending.fingerprint()).is_none() {
@@ -142,23 +138,18 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
         .await
         .map_err(|e| ctx.aws(e))?;
     tracing::info!(secret = ctx.secret, step = %ctx.step, "moved AWSCURRENT to the new version");
-    Ok(Moved {
-        old_fingerprint: current.fingerprint(),
-        new: pending,
-        slots,
-    })
+    Ok((pending, current))
 }
 
-/// A re-run after AWSCURRENT already moved: read the new key's slots with that key (after a
-/// promotion the old key no longer logs in) and check them as `move_current` would have.
-async fn observe_after_move<S: SecretStore, K: KeyRegistry, N, M, G>(
+/// The user's slots read with the new AWSCURRENT key (after a promotion the old key no longer logs
+/// in), which must hold the new key and nothing this secret cannot vouch for.
+async fn attributed_slots<S: SecretStore, K: KeyRegistry, N, M, G>(
     ports: &Ports<S, K, N, M, G>,
     ctx: Ctx<'_>,
-    description: &SecretDescription,
-) -> Result<(Loaded, Option<Fingerprint>, UserKeySlots), RotationError> {
-    let new = observe::load_current(&ports.secrets, ctx, description).await?;
-    let previous = observe::previous_fingerprint(&ports.secrets, ctx, &new.value).await?;
-    let slots = observe::describe_slots(ports, ctx, &new, "AWSCURRENT").await?;
+    new: &Loaded,
+    previous: Option<Fingerprint>,
+) -> Result<UserKeySlots, RotationError> {
+    let slots = observe::describe_slots(ports, ctx, new, "AWSCURRENT").await?;
     let new_fp = new.fingerprint();
     if observe::slot_of(&slots, &new_fp).is_none() {
         return Err(RotationError::CurrentNotRegistered {
@@ -169,10 +160,10 @@ async fn observe_after_move<S: SecretStore, K: KeyRegistry, N, M, G>(
         });
     }
     KnownKeys::new([new_fp], &new.value)
-        .with_previous(previous.clone())
+        .with_previous(previous)
         .check_slots(&ports.secrets, ctx, &slots)
         .await?;
-    Ok((new, previous, slots))
+    Ok(slots)
 }
 
 /// SSM copy of the AWSCURRENT key (and passphrase), before the old key is removed from Snowflake.

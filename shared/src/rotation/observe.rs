@@ -92,6 +92,20 @@ pub async fn load_pending<S: SecretStore>(
         .ok_or_else(|| ctx.missing(Stage::Pending))
 }
 
+/// Both versions, read at once; when both fail, the AWSCURRENT error is the one reported.
+pub async fn load_current_and_pending<S: SecretStore>(
+    secrets: &S,
+    ctx: Ctx<'_>,
+    description: &SecretDescription,
+    token: &str,
+) -> Result<(Loaded, Loaded), RotationError> {
+    let (current, pending) = tokio::join!(
+        load_current(secrets, ctx, description),
+        load_pending(secrets, ctx, token),
+    );
+    Ok((current?, pending?))
+}
+
 /// A rotation may replace the key, never who or where it logs in.
 pub fn same_identity(
     ctx: Ctx<'_>,
@@ -348,6 +362,7 @@ pub async fn previous_fingerprint<S: SecretStore>(
 }
 
 /// An `ALTER USER` that failed: a missing privilege names who lacks it on whom, and what to grant.
+/// Callers have just read the user's slots, so the user exists.
 pub fn alter_failed(
     ctx: Ctx<'_>,
     conn: &Connection,
@@ -355,8 +370,11 @@ pub fn alter_failed(
     error: SnowflakeError,
 ) -> RotationError {
     match error {
-        // 42501: "Insufficient privileges to operate on user …".
-        SnowflakeError::Sql { ref sql_state, .. } if sql_state == "42501" => {
+        // 42501: "Insufficient privileges to operate on user …" (a role that can see the user);
+        // 02000: "… does not exist or not authorized" (one that cannot see it at all).
+        SnowflakeError::Sql { ref sql_state, .. }
+            if sql_state == "42501" || sql_state == "02000" =>
+        {
             RotationError::AlterRefused {
                 secret: ctx.secret.to_string(),
                 step: ctx.step,

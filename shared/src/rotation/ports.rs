@@ -256,7 +256,8 @@ pub trait KeyMirror: Send + Sync {
 /// keys because RSA generation dominates their run time.
 ///
 /// Generation starts when `generate` is called, not when the future is first polled, so the step
-/// can overlap it with its network reads; dropping the future discards the key.
+/// can overlap it with its network reads. Dropping the future discards the key (zeroized), but
+/// the work already started runs to its end.
 pub trait KeyGenerator: Send + Sync {
     fn generate(
         &self,

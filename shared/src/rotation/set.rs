@@ -14,10 +14,8 @@ pub async fn set_secret<S: SecretStore, K: KeyRegistry, N, M, G>(
     description: &SecretDescription,
     token: &str,
 ) -> Result<StepOutcome, RotationError> {
-    let (current, pending) = tokio::try_join!(
-        observe::load_current(&ports.secrets, ctx, description),
-        observe::load_pending(&ports.secrets, ctx, token),
-    )?;
+    let (current, pending) =
+        observe::load_current_and_pending(&ports.secrets, ctx, description, token).await?;
     observe::same_identity(ctx, &current.value, &pending.value)?;
     let user = current.value.user.as_str();
     let slots = observe::describe_slots(ports, ctx, &current, "AWSCURRENT").await?;

@@ -1,4 +1,4 @@
-//! A [`SecretStore`] that remembers the values of the last few versions it read or wrote.
+//! A [`SecretStore`] that remembers the values of the last few versions it read by id or wrote.
 //!
 //! A version's value never changes (Secrets Manager refuses a different value under an existing
 //! version id); only its labels move. So once a warm function has read or written a version, the
@@ -16,7 +16,7 @@ use super::{
     RotationToken, SecretDescription, SecretStore, SecretText, StoredVersion, VersionSelector,
 };
 
-/// Enough for one rotation of a secret and its admin secret (current, pending, previous each).
+/// Shared by every secret the instance rotates; one rotation needs two (current and pending).
 const CAPACITY: usize = 8;
 
 /// Wraps the real store; built once per cold start. Evicted values are zeroized on drop.
@@ -72,10 +72,12 @@ impl<S: SecretStore> SecretStore for VersionCache<S> {
         secret_id: &str,
         selector: &VersionSelector,
     ) -> Result<Option<StoredVersion>, AwsError> {
-        // Only a read by id may be answered from memory: a label may have moved since.
-        if let VersionSelector::Version(id) = selector
-            && let Some(hit) = self.lookup(secret_id, id)
-        {
+        // Only reads by id are remembered and answered: a label may have moved since, and the
+        // steps read by label only what they do not read again (AWSPREVIOUS, the admin secret).
+        let VersionSelector::Version(id) = selector else {
+            return self.inner.get_value(secret_id, selector).await;
+        };
+        if let Some(hit) = self.lookup(secret_id, id) {
             return Ok(Some(hit));
         }
         let read = self.inner.get_value(secret_id, selector).await?;
@@ -187,26 +189,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_version_read_once_is_answered_from_memory_by_id_but_never_by_label() {
+    async fn a_version_read_by_id_is_answered_from_memory_and_a_label_always_asked() {
         let (cache, secret) = cache();
         let current = cache
             .inner()
             .store
             .version_at(&secret, Stage::Current)
             .unwrap();
-        let by_label = VersionSelector::Stage(Stage::Current);
         let by_id = VersionSelector::Version(current.clone());
+        let by_label = VersionSelector::Stage(Stage::Current);
 
-        let first = cache.get_value(&secret, &by_label).await.unwrap().unwrap();
+        let first = cache.get_value(&secret, &by_id).await.unwrap().unwrap();
         let again = cache.get_value(&secret, &by_id).await.unwrap().unwrap();
         assert_eq!(
             (first.version_id.as_str(), again.text.expose()),
             (current.as_str(), r#"{"v":1}"#)
         );
-        assert_eq!(reads(&cache), 1, "the read by id came from memory");
+        assert_eq!(reads(&cache), 1, "the second read by id came from memory");
 
         cache.get_value(&secret, &by_label).await.unwrap();
-        assert_eq!(reads(&cache), 2, "a label may have moved: always asked");
+        cache.get_value(&secret, &by_label).await.unwrap();
+        assert_eq!(reads(&cache), 3, "a label may have moved: always asked");
     }
 
     #[tokio::test]
@@ -240,7 +243,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_holds_a_bounded_number_of_versions_per_secret_id() {
+    async fn memory_holds_a_bounded_number_of_versions_across_secrets() {
         let (cache, secret) = cache();
         for i in 0..=CAPACITY {
             cache.remember(
