@@ -130,17 +130,20 @@ async fn encrypted_rotation_converges_after_a_fault_in_each_step() {
     println!("encrypted fault cases: {}", writes.len());
 }
 
+async fn move_call() -> usize {
+    let calls = calls_of_a_rotation(Setup::default()).await;
+    calls
+        .iter()
+        .position(|c| *c == "UpdateSecretVersionStage")
+        .unwrap()
+        + 1
+}
+
 #[tokio::test]
 async fn a_crash_after_the_move_is_completed_by_finish_finding_the_token_current() {
     let world = World::new(Setup::default());
     let token = world.store.begin_rotation(SECRET);
-    let calls = calls_of_a_rotation(Setup::default()).await;
-    let move_call = calls
-        .iter()
-        .position(|c| *c == "UpdateSecretVersionStage")
-        .unwrap()
-        + 1;
-    let plan = FaultPlan::new(move_call, FaultMode::After);
+    let plan = FaultPlan::crash_after(move_call().await);
     let ports = world.faulty_ports(&plan);
     let mut set_returned = false;
     let (step, _) = rotate(&world, &ports, &token, &mut set_returned)
@@ -162,4 +165,19 @@ async fn a_crash_after_the_move_is_completed_by_finish_finding_the_token_current
         .await
         .unwrap();
     world.assert_finished("finish re-run after the move");
+}
+
+/// The SDK retries a move whose answer was lost; the retry is refused because AWSCURRENT already
+/// left the old version. finishSecret looks, sees the move done, and completes in the same call.
+#[tokio::test]
+async fn a_move_whose_answer_was_lost_is_recognised_and_finish_completes() {
+    let world = World::new(Setup::default());
+    let token = world.store.begin_rotation(SECRET);
+    let plan = FaultPlan::new(move_call().await, FaultMode::After);
+    let ports = world.faulty_ports(&plan);
+    let mut set_returned = false;
+    rotate(&world, &ports, &token, &mut set_returned)
+        .await
+        .unwrap();
+    world.assert_finished("finish after the lost answer");
 }

@@ -11,7 +11,7 @@ use super::guards::{Ctx, Guard, PASSPHRASE_PARAMETER_SUFFIX, SecretOptions};
 use super::observe::{self, KnownKeys, Loaded};
 use super::{
     Connection, KeyMirror, KeyRegistry, Ports, RotationConfig, RotationError, SecretDescription,
-    SecretStore, SecretText, SetKeyOutcome, StepOutcome,
+    SecretStore, SecretText, SetKeyOutcome, Stage, StepOutcome,
 };
 
 /// What a finished rotation did, for the "rotated" notification.
@@ -132,11 +132,23 @@ async fn move_current<S: SecretStore, K: KeyRegistry, N, M, G>(
     .await?;
     // Listed is not enough: AWSCURRENT moves only to a key Snowflake accepts right now (invariant 1).
     observe::check_login(ports, ctx, &pending, "AWSPENDING").await?;
-    ports
+    if let Err(error) = ports
         .secrets
         .move_current(ctx.secret, token, Some(&current.version_id))
         .await
-        .map_err(|e| ctx.aws(e))?;
+    {
+        // A move the service applied but whose answer was lost is retried by the SDK, and the
+        // retry fails because AWSCURRENT has already left the old version: look before failing.
+        let moved = ports
+            .secrets
+            .describe(ctx.secret)
+            .await
+            .is_ok_and(|d| d.has_stage(token, Stage::Current));
+        if !moved {
+            return Err(ctx.aws(error));
+        }
+        tracing::info!(secret = ctx.secret, step = %ctx.step, %error, "the move was refused, but AWSCURRENT is already on the new version");
+    }
     tracing::info!(secret = ctx.secret, step = %ctx.step, "moved AWSCURRENT to the new version");
     Ok((pending, current))
 }

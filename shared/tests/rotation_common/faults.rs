@@ -25,6 +25,8 @@ pub struct FaultPlan {
     calls: AtomicUsize,
     fail_at: AtomicUsize,
     mode: FaultMode,
+    /// The process dies at `fail_at`: every later call fails too (until disarmed).
+    crash: bool,
     pub log: Mutex<Vec<&'static str>>,
 }
 
@@ -34,6 +36,18 @@ impl FaultPlan {
             calls: AtomicUsize::new(0),
             fail_at: AtomicUsize::new(fail_at),
             mode,
+            crash: false,
+            log: Mutex::new(Vec::new()),
+        })
+    }
+    /// The `at`-th call takes effect and the function dies before it learns so: no later call
+    /// happens (they all fail), unlike [`FaultMode::After`] where the function sees an error.
+    pub fn crash_after(at: usize) -> Arc<Self> {
+        Arc::new(FaultPlan {
+            calls: AtomicUsize::new(0),
+            fail_at: AtomicUsize::new(at),
+            mode: FaultMode::After,
+            crash: true,
             log: Mutex::new(Vec::new()),
         })
     }
@@ -46,7 +60,11 @@ impl FaultPlan {
     fn hit(&self, operation: &'static str) -> Option<FaultMode> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         self.log.lock().unwrap().push(operation);
-        (n == self.fail_at.load(Ordering::SeqCst)).then_some(self.mode)
+        let at = self.fail_at.load(Ordering::SeqCst);
+        if self.crash && at != 0 && n > at {
+            return Some(FaultMode::Before);
+        }
+        (n == at).then_some(self.mode)
     }
 }
 

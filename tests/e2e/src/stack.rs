@@ -7,11 +7,11 @@ use std::time::Duration;
 use snowkey_shared::aws::config::sdk_timeouts;
 use snowkey_shared::aws::{SecretsManagerStore, SnsPublisher, SsmMirror};
 
-use crate::aws_faults::{AwsFaultInterceptor, AwsFaults, BlackHole};
+use crate::aws_faults::{AwsFaultInterceptor, AwsFaults, BlackHole, Relay};
 
 /// The function's per-attempt AWS timeout here. Production's builder with local values: moto
 /// answers in milliseconds (its slow first call per service is taken by [`Stack::start`]'s
-/// warm-up), so only a black-holed call reaches it.
+/// warm-up), so only a black-holed or relayed call reaches it.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The function's whole-call AWS timeout here (retries included): a hung call costs this long.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -24,6 +24,9 @@ pub struct Stack {
     pub faults: Arc<AwsFaults>,
     /// Where [`crate::AwsFaultKind::Timeout`] sends a call; lives as long as the stack.
     pub black_hole: BlackHole,
+    /// Where [`crate::AwsFaultKind::AppliedThenHang`] sends a call's first attempt: on to moto,
+    /// with moto's answer withheld. Lives as long as the stack.
+    pub relay: Relay,
     /// The function's clients: every call passes through [`Self::faults`].
     pub function: FunctionClients,
     /// Setup and read-back clients: never faulted.
@@ -51,7 +54,8 @@ impl Stack {
         let moto = test_support::try_moto().await?;
         let sdk = moto.sdk_config().await;
         let black_hole = BlackHole::start().await?;
-        let faults = Arc::new(AwsFaults::new(&black_hole.endpoint));
+        let relay = Relay::start(&moto.endpoint).await?;
+        let faults = Arc::new(AwsFaults::new(&black_hole.endpoint, &relay));
         let interceptor = AwsFaultInterceptor(faults.clone());
         // As `load_sdk_config` does in production, with the local values.
         let function_sdk = sdk
@@ -84,6 +88,7 @@ impl Stack {
             endpoint: moto.endpoint.clone(),
             faults,
             black_hole,
+            relay,
             function,
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),

@@ -1,6 +1,7 @@
 //! The fault matrix over real HTTP: every AWS call of every step failed before and after it
-//! reaches moto, or hung until the function's SDK timeouts end it; every Snowflake statement kind
-//! of every step answered 500, hung, or executed then dropped; after each, Secrets Manager's
+//! reaches moto (on a cold and on a warm function), hung until the function's SDK timeouts end it,
+//! or applied by moto with the answer lost so that the SDK retries it; every Snowflake statement
+//! kind of every step answered 500, hung, or executed then dropped; after each, Secrets Manager's
 //! retries must converge with invariants 1–5 held.
 
 use std::sync::Arc;
@@ -62,10 +63,10 @@ struct AwsCall {
     encrypted: bool,
 }
 
-/// Every AWS call of every step, from clean rotations: each call of an unencrypted key's rotation,
-/// and GetRandomPassword, which only an encrypted key's createSecret makes (such a key is slow to
-/// decrypt, so only that call is taken from its rotation).
-async fn aws_calls(stack: &Arc<Stack>) -> Vec<AwsCall> {
+/// Every AWS call of every step, from clean rotations with `options`: each call of an unencrypted
+/// key's rotation, and GetRandomPassword, which only an encrypted key's createSecret makes (such a
+/// key is slow to decrypt, so only that call is taken from its rotation).
+async fn aws_calls(stack: &Arc<Stack>, options: fn(usize) -> Options) -> Vec<AwsCall> {
     let mut calls = Vec::new();
     let baseline = Scenario::new(stack.clone(), options(0)).await.unwrap();
     let token = baseline.start_rotation().await.unwrap();
@@ -110,16 +111,22 @@ async fn aws_calls(stack: &Arc<Stack>) -> Vec<AwsCall> {
     calls
 }
 
-/// Runs one AWS fault case in a fresh scenario; panics with the case's name if an invariant
-/// breaks, the rotation does not converge, or the fault hit another call than `call`.
+/// Runs one AWS fault case in a fresh scenario with `options`; panics with the case's name if an
+/// invariant breaks, the rotation does not converge, or the fault hit another call than `call`.
 async fn run_aws_case(
     stack: &Arc<Stack>,
     call: &AwsCall,
     kind: AwsFaultKind,
+    options: fn(usize) -> Options,
     case: usize,
 ) -> (CaseOutcome, Vec<SnsMessage>) {
+    let warmth = if options(case).cold_starts {
+        "cold"
+    } else {
+        "warm"
+    };
     let name = format!(
-        "{}, call {} ({}) {kind:?}",
+        "{}, call {} ({}) {kind:?}, {warmth}",
         call.step, call.nth, call.operation
     );
     let s = Scenario::new(
@@ -144,32 +151,69 @@ async fn run_aws_case(
     (outcome, messages)
 }
 
+/// [`run_aws_case`] on a cold function, failed (not hung) if the SDK's timeouts never end it.
+async fn run_hang_case(
+    stack: &Arc<Stack>,
+    call: &AwsCall,
+    kind: AwsFaultKind,
+    case: usize,
+) -> (CaseOutcome, Vec<SnsMessage>) {
+    tokio::time::timeout(HUNG_CASE, run_aws_case(stack, call, kind, options, case))
+        .await
+        .unwrap_or_else(|_| panic!("{}: still hung after {HUNG_CASE:?}", case_name(call)))
+}
+
+fn case_name(call: &AwsCall) -> String {
+    format!("{}, call {} ({})", call.step, call.nth, call.operation)
+}
+
+fn call_names(calls: &[AwsCall]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| format!("{} {}", c.step, c.operation))
+        .collect()
+}
+
+/// On a cold function for every call it can make, then on a warm one (the steps of a rotation on
+/// one Lambda instance) for every call that makes: fewer, since repeated version reads are
+/// answered from memory, and each at a different position in its step.
 #[tokio::test]
 async fn every_aws_call_failing_before_or_after_sending_converges() {
     logs::capture();
     let stack = Arc::new(Stack::start().await.unwrap());
-    let calls = aws_calls(&stack).await;
-
-    let mut cases = 0;
-    let mut failed_steps = 0;
     let mut messages = Vec::new();
-    for call in &calls {
-        for kind in [AwsFaultKind::BeforeSend, AwsFaultKind::AfterSend] {
-            cases += 1;
-            let (outcome, case_messages) = run_aws_case(&stack, call, kind, cases + 1).await;
-            failed_steps += usize::from(outcome.step_failed());
-            messages.extend(case_messages);
+    let mut counts = Vec::new();
+    for (warmth, options) in [
+        ("cold", options as fn(usize) -> Options),
+        ("warm", warm_options),
+    ] {
+        let calls = aws_calls(&stack, options).await;
+        let mut cases = 0;
+        let mut failed_steps = 0;
+        for call in &calls {
+            for kind in [AwsFaultKind::BeforeSend, AwsFaultKind::AfterSend] {
+                cases += 1;
+                let (outcome, case_messages) =
+                    run_aws_case(&stack, call, kind, options, cases + 1).await;
+                failed_steps += usize::from(outcome.step_failed());
+                messages.extend(case_messages);
+            }
         }
+        println!(
+            "AWS fault cases, {warmth} function: {cases} ({failed_steps} made the step fail); calls: {:?}",
+            call_names(&calls)
+        );
+        assert!(failed_steps > 0, "{warmth}: no fault made its step fail");
+        counts.push((warmth, cases, calls));
     }
-    println!(
-        "AWS fault cases: {cases} ({failed_steps} made the step fail); calls: {:?}",
-        calls
-            .iter()
-            .map(|c| format!("{} {}", c.step, c.operation))
-            .collect::<Vec<_>>()
+    let [(_, cold, cold_calls), (_, warm, warm_calls)] = &counts[..] else {
+        unreachable!()
+    };
+    assert!(*cold >= 20, "the matrix covers every call: {cold_calls:?}");
+    assert!(
+        warm >= &10 && warm < cold,
+        "a warm function makes fewer calls, and the matrix covers them: {warm_calls:?}"
     );
-    assert!(cases >= 20, "the matrix covers every call: {calls:?}");
-    assert!(failed_steps > 0);
     assert!(
         messages.iter().any(|m| m.severity == "HIGH"),
         "failures are announced"
@@ -185,7 +229,7 @@ async fn every_aws_call_timing_out_converges() {
     logs::capture();
     let started = Instant::now();
     let stack = Arc::new(Stack::start().await.unwrap());
-    let calls = aws_calls(&stack).await;
+    let calls = aws_calls(&stack, options).await;
 
     let mut cases = 0;
     let mut attempts = Vec::new();
@@ -193,14 +237,9 @@ async fn every_aws_call_timing_out_converges() {
     let mut messages = Vec::new();
     for call in &calls {
         cases += 1;
-        let name = format!("{}, call {} ({})", call.step, call.nth, call.operation);
-        // Without working SDK timeouts the case would hang forever; fail it instead.
-        let (outcome, case_messages) = tokio::time::timeout(
-            HUNG_CASE,
-            run_aws_case(&stack, call, AwsFaultKind::Timeout, cases + 1),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{name}: still hung after {HUNG_CASE:?}"));
+        let name = case_name(call);
+        let (outcome, case_messages) =
+            run_hang_case(&stack, call, AwsFaultKind::Timeout, cases + 1).await;
         attempts.push(outcome.fired.as_ref().map_or(0, |f| f.attempts));
         if call.operation == "Publish" {
             // Publishing is best effort: a notification that cannot be sent never fails a rotation.
@@ -233,6 +272,70 @@ async fn every_aws_call_timing_out_converges() {
         example_error.unwrap_or_default()
     );
     assert!(cases >= 10, "the matrix covers every call: {calls:?}");
+    assert_no_leaks(&messages);
+}
+
+/// The call's first attempt reaches moto, which applies it, but the answer never comes back: the
+/// attempt timeout fires and the SDK sends the call again (moto sees it twice: a stage moved
+/// twice, a value or parameter put twice, a message published twice). The service did what was
+/// asked, so the step must not fail for it (a retried stage move is refused because AWSCURRENT
+/// already moved: finishSecret must see that), and the rotation must end with the invariants held.
+#[tokio::test]
+async fn every_aws_call_applied_then_hanging_converges() {
+    logs::capture();
+    let started = Instant::now();
+    let stack = Arc::new(Stack::start().await.unwrap());
+    let calls = aws_calls(&stack, options).await;
+
+    let mut cases = 0;
+    let mut failed = Vec::new();
+    let mut statuses = Vec::new();
+    let mut messages = Vec::new();
+    for call in &calls {
+        cases += 1;
+        let name = case_name(call);
+        let (outcome, case_messages) =
+            run_hang_case(&stack, call, AwsFaultKind::AppliedThenHang, cases + 1).await;
+        let fired = outcome.fired.clone().expect("the fault fired");
+        let status = fired
+            .service_answered
+            .unwrap_or_else(|| panic!("{name}: moto never answered the relayed call: {fired:?}"));
+        // A read may be answered "not found" (the pending version before createSecret makes it);
+        // a write in a clean rotation succeeds, so moto applied it.
+        let is_read = ["Get", "Describe", "List"]
+            .iter()
+            .any(|verb| call.operation.starts_with(verb));
+        assert!(
+            is_read || (200..300).contains(&status),
+            "{name}: moto did not apply the relayed call: {fired:?}"
+        );
+        statuses.push(status);
+        assert!(
+            fired.attempts >= 2,
+            "{name}: the SDK did not send the applied call again: {fired:?}"
+        );
+        if let Some(error) = &outcome.step_error {
+            // Only the first attempt is lost: the SDK's retry is answered, whatever it says.
+            assert!(
+                !error.contains("timeout"),
+                "{name}: the retry of the applied call was not answered: {error}"
+            );
+            failed.push(format!("{name}: {error}"));
+        }
+        messages.extend(case_messages);
+    }
+    println!(
+        "AWS applied-then-hang cases: {cases} ({} made the step fail); moto's answers to the \
+         relayed calls: {statuses:?}; {:.1} s; calls: {:?}; failed: {failed:#?}",
+        failed.len(),
+        started.elapsed().as_secs_f64(),
+        call_names(&calls)
+    );
+    assert!(cases >= 10, "the matrix covers every call: {calls:?}");
+    assert!(
+        failed.is_empty(),
+        "a call the service applied failed its step: {failed:#?}"
+    );
     assert_no_leaks(&messages);
 }
 
