@@ -306,26 +306,24 @@ async fn an_admin_without_the_privilege_is_refused_in_admin_mode() {
 
 // 7. A slot holds a key that belongs to no version of the secret.
 
+/// The user's slots set to `slots`, a rotation started and its key stored: setSecret must refuse.
+async fn set_secret_refused_with_slots(s: &Scenario, slots: UserChange) -> String {
+    reseed_user(s, &s.user, slots).await.unwrap();
+    let token = s.start_rotation().await.unwrap();
+    invoke_raw(s, Step::Create.as_str(), &token).await.unwrap();
+    expect_refusal(s, Step::Set.as_str(), &token).await.unwrap()
+}
+
 #[tokio::test]
 async fn set_secret_never_overwrites_a_key_it_cannot_attribute() {
     // The free slot (slot 2) holds an outsider's key.
     let s = scenario(with_offset(12)).await;
     let outsider = s.keys.take();
-    reseed_user(
-        &s,
-        &s.user,
-        UserChange {
-            slot_2: Some(Some(outsider.public_key())),
-            ..UserChange::default()
-        },
-    )
-    .await
-    .unwrap();
-    let token = s.start_rotation().await.unwrap();
-    invoke_raw(&s, Step::Create.as_str(), &token).await.unwrap();
-    let error = expect_refusal(&s, Step::Set.as_str(), &token)
-        .await
-        .unwrap();
+    let slots = UserChange {
+        slot_2: Some(Some(outsider.public_key())),
+        ..UserChange::default()
+    };
+    let error = set_secret_refused_with_slots(&s, slots).await;
     assert_names(
         &error,
         &[
@@ -342,22 +340,12 @@ async fn set_secret_never_overwrites_a_key_it_cannot_attribute() {
     let s = scenario(with_offset(13)).await;
     let first = PooledKeys::new(13).take();
     let outsider = s.keys.take();
-    reseed_user(
-        &s,
-        &s.user,
-        UserChange {
-            slot_1: Some(Some(outsider.public_key())),
-            slot_2: Some(Some(first.public_key())),
-            ..UserChange::default()
-        },
-    )
-    .await
-    .unwrap();
-    let token = s.start_rotation().await.unwrap();
-    invoke_raw(&s, Step::Create.as_str(), &token).await.unwrap();
-    let error = expect_refusal(&s, Step::Set.as_str(), &token)
-        .await
-        .unwrap();
+    let slots = UserChange {
+        slot_1: Some(Some(outsider.public_key())),
+        slot_2: Some(Some(first.public_key())),
+        ..UserChange::default()
+    };
+    let error = set_secret_refused_with_slots(&s, slots).await;
     assert_names(
         &error,
         &[
