@@ -30,13 +30,7 @@ pub struct Config {
     pub rules: AssumeRoleConfig,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Settings(#[from] snowkey_shared::audit_runner::SettingsError),
-    #[error("{ENV_AUDIT_CONFIG}: {0}")]
-    Rules(#[from] snowkey_shared::audit::AuditConfigError),
-}
+pub use snowkey_shared::audit_runner::ConfigError;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {

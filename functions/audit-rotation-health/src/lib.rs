@@ -29,13 +29,7 @@ pub struct Config {
     pub watermark_prefix: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    #[error("{ENV_AUDIT_CONFIG}: {0}")]
-    Rules(#[from] snowkey_shared::audit::AuditConfigError),
-}
+pub use snowkey_shared::audit_runner::ConfigError;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -17,4 +17,6 @@ pub use realtime::{
     API_CALL_VIA_CLOUDTRAIL, EventReport, RealTimeError, audit_eventbridge_event, is_api_call_event,
 };
 pub use run::{RecordAudit, RegionReport, RunReport, run_cloudtrail_audit};
-pub use settings::{ENV_AUDIT_CONFIG, RunnerSettings, SettingsError, read_audit_config};
+pub use settings::{
+    ConfigError, ENV_AUDIT_CONFIG, RunnerSettings, SettingsError, read_audit_config,
+};

@@ -20,6 +20,15 @@ pub const ENV_LOOKUP_RATE: &str = "SNOWKEY_LOOKUP_REQUESTS_PER_SECOND";
 /// JSON rule configuration (allow-lists, CIDRs, severities) for every audit; see `crate::audit`.
 pub const ENV_AUDIT_CONFIG: &str = "SNOWKEY_AUDIT_CONFIG";
 
+/// Why an audit function's configuration was refused at cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("{ENV_AUDIT_CONFIG}: {0}")]
+    Rules(#[from] AuditConfigError),
+}
+
 /// The audits' rule configuration; unset or blank means every default.
 pub fn read_audit_config(
     lookup: &impl Fn(&str) -> Option<String>,
